@@ -1,0 +1,182 @@
+"""AAP: appels à projets for French local authorities. The app factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from aap.config import config_for, default_sqlite_url, normalise_database_url
+from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_relative_config=True,
+    )
+    app.config.from_object(config if isinstance(config, type) else config_for(config))
+    app.config.update(overrides)
+    register_database_url(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_database_url(app: Flask) -> None:
+    import os
+
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        url or default_sqlite_url(app.instance_path))
+    upload_dir = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")
+    app.config["UPLOAD_DIR"] = upload_dir
+
+
+def register_extensions(app: Flask) -> None:
+    from aap.database import install_sqlite_hooks
+
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_hooks(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "public.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from aap.models import User
+
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def select_locale() -> str:
+    languages = ("fr", "en")
+    if not has_request_context():
+        return "fr"  # mails, CLI: French, the language of the authorities using AAP
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "locale", None) in languages:
+        return current_user.locale
+    return "fr"
+
+
+def register_blueprints(app: Flask) -> None:
+    from aap.api import register_api
+    from aap.web import register_web
+
+    register_web(app)
+    register_api(app)
+
+    @app.get("/health")
+    def health():
+        try:
+            db.session.execute(text("SELECT 1"))
+            database = "ok"
+        except OperationalError:
+            database = "unavailable"
+        status = 200 if database == "ok" else 503
+        return jsonify({"status": "ok" if status == 200 else "degraded",
+                        "database": database}), status
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/health"
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from aap.api.errors import error_response, from_http_exception
+    from aap.errors import DomainError
+
+    def render_html(status: int, message: str):
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if _wants_json():
+            return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return render_html(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if _wants_json():
+            return from_http_exception(exc)
+        return render_html(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        """A locked or unreachable database is a 503 with Retry-After, never a 500."""
+        db.session.rollback()
+        log.warning("database unavailable: %s", exc)
+        message = "Le service est momentanément occupé : réessayez dans un instant."
+        if _wants_json():
+            return error_response(503, "unavailable", message, headers={"Retry-After": "2"})
+        response = render_template("errors/error.html", status=503, message=message)
+        return response, 503, {"Retry-After": "2"}
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unexpected error")
+        db.session.rollback()
+        message = "Une erreur inattendue est survenue ; elle a été signalée."
+        if _wants_json():
+            return error_response(500, "internal_error", message)
+        return render_html(500, message)
+
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.before_request
+    def remember_language():
+        if request.args.get("lang") in ("fr", "en"):
+            session["lang"] = request.args["lang"]
+        g.setdefault("lang", None)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from aap.web.helpers import register_helpers
+
+    register_helpers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from aap.cli import register_commands
+
+    register_commands(app)

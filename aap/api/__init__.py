@@ -1,0 +1,35 @@
+"""The JSON API under /api/v1, documented by an OpenAPI 3 document generated from code."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api as SmorestApi
+
+from aap.extensions import csrf
+
+
+class Api(SmorestApi):
+    """flask-smorest, without its app-wide error handlers: the app renders errors in the
+    format of SPEC 7.1 for the API and as HTML pages for the web UI."""
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+api = Api()
+
+
+def register_api(app: Flask) -> None:
+    from aap.api import applications, auth_views, calls, funds, organisations
+
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "AAP: appels à projets, from the call to the last payment. "
+                                "Amounts are integer cents; errors are "
+                                "{error: {code, message, fields}}."},
+        "servers": [{"url": "/api/v1"}],
+    })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer"})
+    for module in (auth_views, funds, calls, organisations, applications):
+        csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -1,0 +1,109 @@
+"""Model → API dict. Kept apart from the views so the UI and exports can share them."""
+
+from __future__ import annotations
+
+from aap.models import Application, Call, Fund, Organisation, Review, User
+from aap.models.accounts import Role
+from aap.services import audit, scoring
+from aap.services.budget import BudgetSummary
+from workflows import get_workflow
+
+DECIDED_STATES = {"granted", "contracted", "in_progress", "report_submitted",
+                  "report_approved", "closed", "rejected", "cancelled"}
+
+
+def fund_out(fund: Fund) -> dict:
+    return {"id": fund.id, "name": fund.name, "owner_name": fund.owner_name,
+            "owner_siret": fund.owner_siret, "imputation": fund.imputation,
+            "owner_product_line": fund.owner_product_line,
+            "notification_ue": fund.notification_ue}
+
+
+def call_out(call: Call, budget: BudgetSummary, at) -> dict:
+    return {
+        "id": call.id, "fund_id": call.fund_id, "fund": fund_out(call.fund),
+        "title": call.title, "description": call.description, "fiscal_year": call.fiscal_year,
+        "opens_at": call.opens_at, "closes_at": call.closes_at, "is_open": call.is_open(at),
+        "budget_cents": call.budget_cents,
+        "envelopes": [{"key": e.key, "label": e.label, "budget_cents": e.budget_cents}
+                      for e in call.envelopes],
+        "rules": {"min_request_cents": call.min_request_cents,
+                  "max_request_cents": call.max_request_cents,
+                  "max_share_of_cost": call.max_share_of_cost},
+        "grid": [{"key": c.key, "label": c.label, "weight": c.weight, "max": c.max_score}
+                 for c in call.criteria],
+        "scale": call.scale, "min_total": call.min_total, "min_reviews": call.min_reviews,
+        "overflow": call.overflow, "partial_min_share": call.partial_min_share,
+        "juror_ids": [m.user_id for m in call.jury],
+        "budget": budget.as_dict(),
+    }
+
+
+def organisation_out(org: Organisation) -> dict:
+    return {k: getattr(org, k) for k in (
+        "id", "name", "siret", "rna", "address", "postcode", "city", "legal_representative",
+        "email", "phone", "iban", "bic")}
+
+
+def user_out(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "roles": user.roles}
+
+
+def application_summary(app: Application) -> dict:
+    envelope = next((e.key for e in app.call.envelopes if e.id == app.envelope_id), None)
+    return {
+        "id": app.id, "reference": app.reference, "state": app.state,
+        "state_label": get_workflow(app.call.workflow).label(app.state),
+        "call_id": app.call_id, "organisation_id": app.organisation_id,
+        "organisation_name": app.organisation.name, "title": app.title, "envelope": envelope,
+        "requested_cents": app.requested_cents, "proposed_cents": app.proposed_cents,
+        "committed_cents": app.committed_cents, "submitted_at": app.submitted_at,
+        "updated_at": app.updated_at,
+    }
+
+
+def _shows_score(app: Application, actor: User) -> bool:
+    if actor.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE):
+        return True
+    return app.state in DECIDED_STATES
+
+
+def application_out(app: Application, actor: User) -> dict:
+    out = application_summary(app)
+    out.update({
+        "summary": app.summary, "objectives": app.objectives,
+        "target_public": app.target_public, "domains": app.domains, "grounds": app.grounds,
+        "territories": app.territories, "beneficiaries": app.beneficiaries,
+        "starts_on": app.starts_on, "ends_on": app.ends_on, "budget": app.budget(),
+        "granted_cents": app.granted_cents, "paid_cents": app.paid_cents,
+        "completion": ({"message": app.completion_message,
+                        "deadline": app.completion_deadline.isoformat()}
+                       if app.completion_message else None),
+    })
+    if _shows_score(app, actor):
+        out["score"] = scoring.aggregate(app)
+        out["review_count"] = len(scoring.counted_reviews(app.reviews))
+    history, activity = [], []
+    for event in audit.trail(app.id):
+        who = event.actor.display_name if event.actor else None
+        if event.trigger:
+            history.append({"trigger": event.trigger, "from_": event.from_state,
+                            "to": event.to_state, "actor": who, "at": event.at,
+                            "comment": event.comment})
+        else:
+            activity.append({"action": event.action, "actor": who, "at": event.at,
+                             "comment": event.comment, "data": event.data})
+    out["history"], out["activity"] = history, activity
+    workflow = get_workflow(app.call.workflow)
+    out["available_triggers"] = [s.trigger for s in workflow.allowed_for(actor, app)]
+    return out
+
+
+def review_out(review: Review) -> dict:
+    return {
+        "id": review.id, "juror_id": review.juror_id, "juror": review.juror.display_name,
+        "conflict": review.conflict,
+        "scores": {s.criterion_key: str(s.score) for s in review.scores},
+        "comment": review.comment, "total": review.total, "submitted": review.submitted,
+        "submitted_at": review.submitted_at,
+    }

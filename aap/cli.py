@@ -1,0 +1,102 @@
+"""The ``aap`` console script: a Flask CLI group (db, users, demo, outbox, run...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from aap.errors import ValidationFailed
+from aap.extensions import db
+from aap.models.accounts import ROLES
+
+
+def _create_app() -> Flask:
+    from aap import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main() -> None:
+    """AAP: appels à projets, from the call to the last payment."""
+
+
+users = click.Group("users", help="Manage user accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--name", default="")
+@with_appcontext
+def create_user(email: str, password: str, roles: tuple[str, ...], name: str) -> None:
+    """Create a user with one or more roles."""
+    from aap.services import accounts
+
+    try:
+        user = accounts.create_user(email, password, list(roles), name)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for field, messages in exc.fields.items():
+            click.echo(f"{field}: {' '.join(messages)}", err=True)
+        raise SystemExit(1) from exc
+    db.session.commit()
+    click.echo(f"created {user.email} ({', '.join(user.roles)})")
+
+
+outbox = click.Group("outbox", help="The notification outbox.")
+
+
+@outbox.command("send")
+@click.option("--limit", default=100, show_default=True)
+@with_appcontext
+def send_outbox(limit: int) -> None:
+    """Send pending notifications through SMTP_URL."""
+    from flask import current_app
+
+    from aap.services import notifications
+
+    if not current_app.config.get("SMTP_URL"):
+        raise click.ClickException("SMTP_URL is not set: nothing can be sent.")
+    sent, failed = notifications.send_pending(limit)
+    click.echo(f"sent {sent}, failed {failed}")
+
+
+workflow = click.Group("workflow", help="The workflow definitions.")
+
+
+@workflow.command("diagram")
+@click.option("--write", "write_to", type=click.Path(path_type=Path),
+              help="Replace the generated diagram in this Markdown file.")
+@with_appcontext
+def diagram(write_to: Path | None) -> None:
+    """Print the Mermaid state diagram generated from the workflow definition."""
+    from workflows.diagram import render, write_into
+
+    if write_to:
+        write_into(write_to)
+        click.echo(f"updated {write_to}")
+    else:
+        click.echo(render())
+
+
+@click.command("demo")
+@click.option("--reset/--no-reset", default=True, help="Empty the database first.")
+@with_appcontext
+def demo(reset: bool) -> None:
+    """Load a realistic demo: the metropolitan fund, its call, applications, a jury."""
+    from aap.demo import load_demo
+
+    logins = load_demo(reset=reset)
+    click.echo("Demo loaded. Logins (password for all: see below):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<11} {email:<40} {password}")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (users, outbox, workflow, demo):
+        app.cli.add_command(command)

@@ -1,0 +1,98 @@
+"""Database helpers: SQLite pragmas and the write lock used by money-critical changes.
+
+On PostgreSQL a money-critical change locks the rows it checks (``SELECT ... FOR UPDATE``).
+On SQLite there are no row locks, so the same change starts its transaction with
+``BEGIN IMMEDIATE``: the write lock is taken before anything is read, and a second writer
+waits (busy timeout) instead of failing on a stale snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from aap.extensions import db
+
+_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime stored in UTC, on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: money and deadlines need a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def install_sqlite_hooks(engine: Engine) -> None:
+    """Take over SQLite's transaction handling so BEGIN IMMEDIATE can be issued."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - driver hook
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # pragma: no cover - driver hook
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run a block in a transaction that may lock what it reads, then commit it.
+
+    Any read-only transaction left open by the request is ended first, so that on
+    SQLite the new one begins with the write lock held.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    token = _immediate.set(is_sqlite())
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)
+
+
+def lock(query):
+    """Add ``FOR UPDATE`` to a select (a no-op on SQLite, which holds the database lock)."""
+    return query if is_sqlite() else query.with_for_update()

@@ -1,0 +1,51 @@
+"""The domain model (SPEC section 3). Money is integer cents; datetimes are UTC-aware."""
+
+from aap.models.accounts import ApiToken, Membership, PasswordResetToken, User, UserRole
+from aap.models.applications import (
+    Application,
+    Attachment,
+    BudgetLine,
+    ReferenceCounter,
+)
+from aap.models.audit import AuditEvent, Notification
+from aap.models.calls import Call, Criterion, Envelope, Fund, JuryMember
+from aap.models.finance import (
+    Convention,
+    Decision,
+    Payment,
+    Report,
+    ReportLine,
+    Repayment,
+)
+from aap.models.organisations import Organisation
+from aap.models.reviews import AllocationRow, AllocationRun, Review, ReviewScore
+
+__all__ = [
+    "AllocationRow",
+    "AllocationRun",
+    "ApiToken",
+    "Application",
+    "Attachment",
+    "AuditEvent",
+    "BudgetLine",
+    "Call",
+    "Convention",
+    "Criterion",
+    "Decision",
+    "Envelope",
+    "Fund",
+    "JuryMember",
+    "Membership",
+    "Notification",
+    "Organisation",
+    "PasswordResetToken",
+    "Payment",
+    "ReferenceCounter",
+    "Repayment",
+    "Report",
+    "ReportLine",
+    "Review",
+    "ReviewScore",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,92 @@
+"""Accounts: users, roles, passwords and API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from aap.errors import ValidationFailed
+from aap.extensions import db
+from aap.models import ApiToken, User
+from aap.models.accounts import ROLES, Role
+from aap.timeutil import now
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email or "", check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed("Adresse électronique invalide.",
+                               fields={"email": ["Adresse électronique invalide."]}) from exc
+
+
+def password_problems(password: str, email: str = "") -> list[str]:
+    problems = []
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        problems.append(f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
+    if password and (password.isdigit() or password.isalpha()):
+        problems.append("Mélangez lettres et chiffres ou symboles.")
+    if password and email and email.split("@")[0].lower() in password.lower():
+        problems.append("Le mot de passe ne doit pas contenir votre identifiant.")
+    return problems
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def create_user(email: str, password: str, roles: list[str], name: str = "") -> User:
+    email = normalise_email(email)
+    fields: dict[str, list[str]] = {}
+    if find_by_email(email):
+        fields["email"] = ["Un compte existe déjà avec cette adresse."]
+    if problems := password_problems(password, email):
+        fields["password"] = problems
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        fields["roles"] = [f"Rôles possibles : {', '.join(ROLES)}."]
+    if fields:
+        raise ValidationFailed("Compte non créé.", fields=fields)
+    user = User(email=email, name=(name or "").strip()[:200])
+    user.set_password(password)
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register(email: str, password: str, name: str) -> User:
+    """Self-service registration always gives the applicant role, nothing more."""
+    user = create_user(email, password, [Role.APPLICANT.value], name)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_by_email((email or "").strip())
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, ttl) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, digest=_digest(token), expires_at=now() + ttl))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+    if row is None or row.revoked or row.expires_at <= now() or not row.user.active:
+        return None
+    return row.user

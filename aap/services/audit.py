@@ -1,0 +1,60 @@
+"""The audit trail: append-only events, per application, in order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from aap.extensions import db
+from aap.models import Application, AuditEvent
+from aap.timeutil import now
+
+
+def json_safe(data: Any) -> Any:
+    """Dates, decimals and the like as strings, so the data fits a JSON column."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def record_action(application: Application, actor, action: str, *, comment: str | None = None,
+                  data: dict | None = None) -> AuditEvent:
+    """An audited action that does not change the state (edit, payment, review, upload)."""
+    event = AuditEvent(
+        at=now(), actor_id=getattr(actor, "id", None), object_type="application",
+        object_id=application.id, application_id=application.id, action=action,
+        comment=comment or None, data=json_safe(data or {}),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_transition(application: Application, actor, trigger: str, from_state: str,
+                      to_state: str, *, comment: str | None, data: dict) -> AuditEvent:
+    event = AuditEvent(
+        at=now(), actor_id=getattr(actor, "id", None), object_type="application",
+        object_id=application.id, application_id=application.id, action="transition",
+        trigger=trigger, from_state=from_state, to_state=to_state, comment=comment or None,
+        data=json_safe(data),
+    )
+    db.session.add(event)
+    return event
+
+
+def trail(application_id: int) -> list[AuditEvent]:
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.application_id == application_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ))
+
+
+def replay(events: list[AuditEvent], initial: str = "draft") -> str:
+    """The state the transitions of a trail lead to; raises if the trail is broken."""
+    state = initial
+    for event in events:
+        if event.trigger is None:
+            continue
+        if event.from_state != state:
+            raise ValueError(f"event {event.id}: from {event.from_state}, expected {state}")
+        state = event.to_state
+    return state

@@ -1,0 +1,79 @@
+"""Who may see and act on what. Every permission is also checked on the object."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, false, or_, select
+
+from aap.extensions import db
+from aap.models import Application, Membership, Review, User
+from aap.models.accounts import Role
+
+STAFF_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
+
+
+def is_member(user: User, organisation_id: int) -> bool:
+    return db.session.scalar(
+        select(exists().where(
+            Membership.user_id == user.id, Membership.organisation_id == organisation_id
+        ))
+    ) or False
+
+
+def organisation_ids(user: User) -> list[int]:
+    return list(db.session.scalars(
+        select(Membership.organisation_id).where(Membership.user_id == user.id)
+    ))
+
+
+def is_assigned_juror(user: User, application: Application) -> bool:
+    """Assigned and not recused; a juror never sees a draft."""
+    if application.state == "draft":
+        return False
+    return db.session.scalar(
+        select(exists().where(
+            Review.application_id == application.id,
+            Review.juror_id == user.id,
+            Review.conflict.is_(False),
+        ))
+    ) or False
+
+
+def can_see_application(user: User | None, application: Application) -> bool:
+    if user is None:
+        return False
+    if user.has_role(*STAFF_ROLES):
+        return True
+    if user.has_role(Role.APPLICANT) and is_member(user, application.organisation_id):
+        return True
+    return user.has_role(Role.JUROR) and is_assigned_juror(user, application)
+
+
+def acts_as(user: User, application: Application, role: str) -> bool:
+    """Whether the user holds ``role`` *for this application* (an applicant must be a
+    member of its organisation; staff roles are global)."""
+    if not user.has_role(role):
+        return False
+    if role == Role.APPLICANT:
+        return is_member(user, application.organisation_id)
+    if role == Role.JUROR:
+        return is_assigned_juror(user, application)
+    return True
+
+
+def visible_applications(user: User) -> Select:
+    """The applications a user may list, as a query (role-scoped, no per-row checks)."""
+    query = select(Application)
+    if user.has_role(*STAFF_ROLES):
+        return query
+    conditions = []
+    if user.has_role(Role.APPLICANT):
+        conditions.append(Application.organisation_id.in_(
+            select(Membership.organisation_id).where(Membership.user_id == user.id)
+        ))
+    if user.has_role(Role.JUROR):
+        conditions.append(Application.id.in_(
+            select(Review.application_id).where(
+                Review.juror_id == user.id, Review.conflict.is_(False)
+            )
+        ) & (Application.state != "draft"))
+    return query.where(or_(*conditions) if conditions else false())

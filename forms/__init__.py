@@ -1,0 +1,1 @@
+"""WTForms forms of the web UI (CSRF through Flask-WTF)."""

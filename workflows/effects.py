@@ -1,0 +1,126 @@
+"""Named effects of the application workflow: what a transition writes besides the state.
+
+They run inside the engine's transaction, after the guards; they never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aap.extensions import db
+from aap.models import Convention, Decision, Payment, Report, ReportLine, Repayment, Review
+from aap.services.references import next_reference
+from workflows.engine import Context
+
+EFFECTS: dict[str, Callable[[Context], None]] = {}
+
+
+def effect(func: Callable[[Context], None]) -> Callable[[Context], None]:
+    EFFECTS[func.__name__] = func
+    return func
+
+
+def _actor_id(ctx: Context) -> int | None:
+    return getattr(ctx.actor, "id", None)
+
+
+@effect
+def assign_reference(ctx: Context) -> None:
+    app = ctx.subject
+    if not app.reference:
+        app.reference = next_reference(app.call.fiscal_year)
+
+
+@effect
+def stamp_submission(ctx: Context) -> None:
+    ctx.subject.submitted_at = ctx.now
+
+
+@effect
+def open_completion(ctx: Context) -> None:
+    ctx.subject.completion_message = ctx.comment
+    ctx.subject.completion_deadline = ctx.values["deadline"]
+
+
+@effect
+def close_completion(ctx: Context) -> None:
+    ctx.subject.completion_message = None
+    ctx.subject.completion_deadline = None
+
+
+@effect
+def assign_jury(ctx: Context) -> None:
+    """Assign the call's whole jury unless jurors were already assigned one by one."""
+    app = ctx.subject
+    assigned = {r.juror_id for r in app.reviews}
+    if assigned:
+        return
+    for member in app.call.jury:
+        db.session.add(Review(application_id=app.id, juror_id=member.user_id))
+
+
+@effect
+def set_proposed(ctx: Context) -> None:
+    ctx.subject.proposed_cents = ctx.values["amount"]
+
+
+@effect
+def clear_proposed(ctx: Context) -> None:
+    ctx.subject.proposed_cents = 0
+
+
+@effect
+def record_decision(ctx: Context) -> None:
+    app = ctx.subject
+    amount = ctx.values["amount"]
+    db.session.add(Decision(application=app, amount_cents=amount,
+                            created_by_id=_actor_id(ctx), **ctx.values["decision"]))
+    app.committed_cents = amount
+
+
+@effect
+def record_convention(ctx: Context) -> None:
+    db.session.add(Convention(application=ctx.subject, **ctx.values["convention"]))
+
+
+@effect
+def record_payment(ctx: Context) -> None:
+    payment = Payment(application=ctx.subject, created_by_id=_actor_id(ctx),
+                      **ctx.values["payment"])
+    db.session.add(payment)
+    db.session.flush()
+    ctx.values["payment_id"] = payment.id
+
+
+@effect
+def record_report(ctx: Context) -> None:
+    app, values = ctx.subject, ctx.values["report"]
+    report = app.report or Report(application=app)
+    report.narrative = values["narrative"]
+    report.gap_explanation = values["gap_explanation"]
+    report.beneficiaries_reached = values["beneficiaries_reached"]
+    report.submitted_at = ctx.now
+    report.submitted_by_id = _actor_id(ctx)
+    report.lines = [
+        ReportLine(side=side, code=code, amount_cents=cents)
+        for side, lines in values["realised"].items()
+        for code, cents in lines.items()
+    ]
+    db.session.add(report)
+
+
+def _commit_only_spent(app) -> None:
+    app.committed_cents = max(app.paid_cents - app.repaid_cents, 0)
+
+
+@effect
+def settle_balance(ctx: Context) -> None:
+    app = ctx.subject
+    if "repayment" in ctx.values:
+        app.repayments.append(Repayment(created_by_id=_actor_id(ctx), **ctx.values["repayment"]))
+    _commit_only_spent(app)
+
+
+@effect
+def free_unpaid(ctx: Context) -> None:
+    _commit_only_spent(ctx.subject)

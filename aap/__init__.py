@@ -106,11 +106,18 @@ def _wants_json() -> bool:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from flask_babel import gettext
+    from flask_wtf.csrf import CSRFError
+
     from aap.api.errors import error_response, from_http_exception
     from aap.errors import DomainError
 
-    def render_html(status: int, message: str):
-        return render_template("errors/error.html", status=status, message=message), status
+    def render_html(status: int, message: str | None, headers: dict | None = None):
+        """The friendly error page; ``message`` is a detail shown under the generic text
+        of the status (translated when the catalogue knows it)."""
+        detail = gettext(message) if message else None
+        return render_template("errors/error.html", status=status, message=detail), \
+            status, headers or {}
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -118,11 +125,24 @@ def register_errorhandlers(app: Flask) -> None:
             return error_response(exc.status, exc.code, exc.message, exc.fields)
         return render_html(exc.status, exc.message)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        """A missing or expired CSRF token: a clear 400, never a 500."""
+        if _wants_json():
+            return error_response(400, "csrf_failed", "Jeton CSRF absent ou invalide.")
+        return render_template("errors/error.html", status=400, csrf=True, message=None), 400
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if _wants_json():
             return from_http_exception(exc)
-        return render_html(exc.code or 500, exc.description or exc.name)
+        # werkzeug's own descriptions are English boilerplate: keep only the ones set by
+        # our code (abort(403, description=...), NotFound("Dossier introuvable."), ...)
+        default = getattr(type(exc), "description", None)
+        message = exc.description if exc.description != default else None
+        if exc.code == 429:
+            message = None  # Flask-Limiter's description is the limit ("10 per 15 minutes")
+        return render_html(exc.code or 500, message)
 
     @app.errorhandler(OperationalError)
     def database_busy(exc: OperationalError):
@@ -132,8 +152,7 @@ def register_errorhandlers(app: Flask) -> None:
         message = "Le service est momentanément occupé : réessayez dans un instant."
         if _wants_json():
             return error_response(503, "unavailable", message, headers={"Retry-After": "2"})
-        response = render_template("errors/error.html", status=503, message=message)
-        return response, 503, {"Retry-After": "2"}
+        return render_html(503, None, {"Retry-After": "2"})
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -144,7 +163,7 @@ def register_errorhandlers(app: Flask) -> None:
         message = "Une erreur inattendue est survenue ; elle a été signalée."
         if _wants_json():
             return error_response(500, "internal_error", message)
-        return render_html(500, message)
+        return render_html(500, None)
 
 
 CSP = (

@@ -69,6 +69,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
     SHOW_OUTBOX = True
+    # Cheap hashing keeps fixtures fast; production uses scrypt (werkzeug's default).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 CONFIGS = {

@@ -62,6 +62,8 @@ def from_http_exception(exc: HTTPException):
     if status == 422 and fields:
         message = "Données invalides."
     headers = {}
+    if status == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)  # required on a 405 (RFC 9110)
     if status == 429:
         retry = getattr(exc, "retry_after", None)
         headers["Retry-After"] = str(int(retry) if retry else 900)

@@ -31,7 +31,8 @@ def password_problems(password: str, email: str = "") -> list[str]:
         problems.append(f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
     if password and (password.isdigit() or password.isalpha()):
         problems.append("Mélangez lettres et chiffres ou symboles.")
-    if password and email and email.split("@")[0].lower() in password.lower():
+    local = email.split("@")[0].lower() if email else ""
+    if password and len(local) >= 3 and local in password.lower():
         problems.append("Le mot de passe ne doit pas contenir votre identifiant.")
     return problems
 
@@ -41,10 +42,15 @@ def find_by_email(email: str) -> User | None:
 
 
 def create_user(email: str, password: str, roles: list[str], name: str = "") -> User:
-    email = normalise_email(email)
     fields: dict[str, list[str]] = {}
-    if find_by_email(email):
-        fields["email"] = ["Un compte existe déjà avec cette adresse."]
+    try:
+        email = normalise_email(email)
+    except ValidationFailed as exc:  # report it with the other problems, all at once
+        fields.update(exc.fields)
+        email = ""
+    else:
+        if find_by_email(email):
+            fields["email"] = ["Un compte existe déjà avec cette adresse."]
     if problems := password_problems(password, email):
         fields["password"] = problems
     unknown = set(roles) - set(ROLES)

@@ -23,13 +23,14 @@ from workflows.guards import GUARDS
 
 
 def _locked(application_id: int) -> Application:
-    call_query = select(Call).join(Application, Application.call_id == Call.id).where(
+    """Lock the call row, then the application row, and reload the application."""
+    call_query = select(Call.id).join(Application, Application.call_id == Call.id).where(
         Application.id == application_id)
     app_query = select(Application).where(Application.id == application_id)
     if not is_sqlite():
         call_query = call_query.with_for_update(of=Call)
         app_query = app_query.with_for_update(of=Application)
-    db.session.execute(call_query.execution_options(populate_existing=True)).scalar_one()
+    db.session.execute(call_query).scalar_one()
     return db.session.execute(
         app_query.execution_options(populate_existing=True)
     ).scalar_one()
@@ -48,9 +49,11 @@ def fire(application: Application, trigger: str, actor: User, data: dict | None 
 
 
 def record_payment(application: Application, actor: User, data: dict) -> Application:
-    """The first payment fires ``pay``; later ones are audited actions (no state change)."""
-    if application.state in ("granted", "contracted"):
-        return fire(application, "pay", actor, data)
+    """The first payment fires ``pay``; later ones are audited actions (no state change).
+
+    Which of the two happens is decided under the lock, so two officers paying at the
+    same second both land on the right path.
+    """
     workflow = get_workflow(application.call.workflow)
     if not workflow.hooks.visible(actor, application):
         raise NotVisible("Dossier introuvable.")
@@ -59,6 +62,9 @@ def record_payment(application: Application, actor: User, data: dict) -> Applica
     application_id = application.id
     with write_transaction():
         locked = _locked(application_id)
+        if workflow.spec_for("pay", locked.state):
+            workflow.fire(locked, "pay", actor, data, now())
+            return locked
         if locked.state not in LATER_PAYMENT_STATES:
             raise StateNotAllowed(
                 f"Aucun versement possible dans l'état « {workflow.label(locked.state)} »."
@@ -67,6 +73,6 @@ def record_payment(application: Application, actor: User, data: dict) -> Applica
                       now=now(), spec=workflow.spec_for("pay", "granted"))
         GUARDS["payment_valid"](ctx)
         EFFECTS["record_payment"](ctx)
-        audit.record_action(locked, actor, "payment", data={**data,
-                            "payment_id": ctx.values["payment_id"]})
+        audit.record_action(locked, actor, "payment",
+                            data={**data, "payment_id": ctx.values["payment_id"]})
     return locked

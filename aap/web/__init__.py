@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
+
+from aap.extensions import login_manager
+from aap.web.helpers import N_
+
+# Flask-Login's message, set in the factory; listed here for the extractor.
+LOGIN_MESSAGE = N_("Connectez-vous pour accéder à cette page.")
 
 
 def register_web(app: Flask) -> None:
     from aap.web import admin, applicant, dossier, finance, instructor, jury, public
 
+    # Flask-Login shows its messages through this callback: translated like the rest
+    login_manager.localize_callback = gettext
     for module in (public, applicant, instructor, jury, finance, admin, dossier):
         app.register_blueprint(module.bp)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 
@@ -15,7 +16,7 @@ def role_required(*roles: str) -> Callable:
         @login_required
         def wrapper(*args, **kwargs):
             if not current_user.has_role(*roles):
-                abort(403, description="Cette page est réservée à un autre rôle.")
+                abort(403, description=_("Cette page est réservée à un autre rôle."))
             return view(*args, **kwargs)
 
         return wrapper

@@ -3,27 +3,86 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 
 from aap.models.accounts import Role
 from aap.money import format_eur
 from aap.timeutil import to_paris
-from aap.vocabulary import DOMAINS, GROUNDS
+from aap.vocabulary import DOMAINS, GROUNDS, N_
 from workflows import get_workflow
 
 ROLE_HOMES = {
-    Role.APPLICANT: ("applicant.home", "Espace porteur"),
-    Role.INSTRUCTOR: ("instructor.home", "Instruction"),
-    Role.JUROR: ("jury.home", "Jury"),
-    Role.FINANCE: ("finance.home", "Finances"),
-    Role.ADMIN: ("admin.home", "Administration"),
+    Role.APPLICANT: ("applicant.home", _l("Espace porteur")),
+    Role.INSTRUCTOR: ("instructor.home", _l("Instruction")),
+    Role.JUROR: ("jury.home", _l("Jury")),
+    Role.FINANCE: ("finance.home", _l("Finances")),
+    Role.ADMIN: ("admin.home", _l("Administration")),
 }
+
+ROLE_LABELS = {
+    Role.APPLICANT: _l("Porteur de projet"),
+    Role.INSTRUCTOR: _l("Instructeur"),
+    Role.JUROR: _l("Juré"),
+    Role.FINANCE: _l("Finances"),
+    Role.ADMIN: _l("Administrateur"),
+}
+
+# The state labels live in the workflow definition (in French); they are listed here so
+# that the extractor finds them, and translated when displayed (see ``state_label``).
+STATE_LABELS = (
+    N_("Brouillon"), N_("Déposé"), N_("À compléter"), N_("Irrecevable"), N_("Recevable"),
+    N_("En instruction par le jury"), N_("Évalué"), N_("Sur liste d'attente"),
+    N_("Proposé au financement"), N_("Refusé"), N_("Subvention accordée"),
+    N_("Convention signée"), N_("En cours (versement effectué)"), N_("Compte rendu déposé"),
+    N_("Compte rendu approuvé"), N_("Clos"), N_("Retiré"), N_("Annulé"),
+)
+
+# Audited actions that are not state changes (see ``aap.services.audit.record_action``).
+ACTION_LABELS = {
+    "create": _l("Dossier créé"),
+    "edit": _l("Dossier modifié"),
+    "upload": _l("Pièce jointe ajoutée"),
+    "payment": _l("Versement enregistré"),
+    "review_submitted": _l("Évaluation transmise"),
+    "conflict_declared": _l("Conflit d'intérêts déclaré"),
+}
+
+# Messages of the services that reach the error pages, listed for the extractor.
+SERVICE_MESSAGES = (
+    N_("Dossier introuvable."), N_("Vous n'êtes pas membre de cette organisation."),
+    N_("Seuls les membres de l'organisation modifient le dossier."),
+    N_("Vous n'êtes pas juré de ce dossier."), N_("Seuls les jurés évaluent les dossiers."),
+    N_("Les évaluations sont réservées au jury et à l'instruction."),
+    N_("Le dossier n'est plus modifiable dans son état actuel."),
+    N_("Le service est momentanément occupé : réessayez dans un instant."),
+)
+
+MONEY_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 def state_label(state: str) -> str:
-    return get_workflow().label(state)
+    return gettext(get_workflow().label(state))
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def budget_line(label: str) -> str:
+    return gettext(label)
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def eur(cents: int | None) -> str:
+    locale = get_locale()
+    return format_eur(cents, MONEY_LOCALES.get(locale.language if locale else "fr", "fr_FR"))
 
 
 def paris(moment: datetime | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
@@ -40,8 +99,17 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def here_without_lang() -> str:
+    """The current path and query, without ``lang`` (the target of the language switch:
+    a ``lang`` left in the query would switch the language back)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
 def register_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(eur=format_eur, paris=paris, day=day,
-                                 state_label=state_label)
+    app.jinja_env.filters.update(eur=eur, paris=paris, day=day, state_label=state_label,
+                                 action_label=action_label, role_label=role_label,
+                                 budget_line=budget_line)
     app.jinja_env.globals.update(ROLE_HOMES=ROLE_HOMES, DOMAINS=DOMAINS, GROUNDS=GROUNDS,
-                                 page_url=page_url)
+                                 page_url=page_url, here_without_lang=here_without_lang,
+                                 get_locale=get_locale)

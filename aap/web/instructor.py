@@ -21,7 +21,7 @@ def home():
     calls = db.session.scalars(select(Call).order_by(Call.opens_at.desc())).unique().all()
     figures = budget.summaries(list(calls))
     counts = dict(db.session.execute(
-        select(Application.state, func.count()).group_by(Application.state)).tuples().all())
+        select(Application.state, func.count()).group_by(Application.state)).all())
     state = request.args.get("state") or None
     call_id = request.args.get("call_id", type=int)
     page = applications.list_visible(current_user, state=state, call_id=call_id,

@@ -32,7 +32,9 @@ def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
+    # "//host" and "/\\host" are read by browsers as another site: only local paths pass
+    if (parts.scheme or parts.netloc or not target.startswith("/")
+            or target.startswith("//") or "\\" in target):
         return None
     return target
 
@@ -54,6 +56,7 @@ def login():
         return redirect(url_for("public.dashboard"))
     form = LoginForm()
     status = 200
+    login_error = None
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
@@ -61,11 +64,13 @@ def login():
             login_user(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("public.dashboard"))
-        flash(_("Adresse ou mot de passe incorrect."), "error")
+        # one message for a wrong address and a wrong password: no account enumeration
+        login_error = _("Adresse électronique ou mot de passe incorrect. "
+                        "Vérifiez votre saisie et réessayez.")
         status = 401
     elif request.method == "POST":
         status = 422
-    return render_template("public/login.html", form=form), status
+    return render_template("public/login.html", form=form, login_error=login_error), status
 
 
 @bp.post("/deconnexion")
@@ -90,4 +95,13 @@ def dashboard():
 def language(code: str):
     if code in ("fr", "en"):
         session["lang"] = code
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code  # kept for the next session and for the mails
+            db.session.commit()
     return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.get("/accessibilite")
+def accessibility():
+    """The accessibility statement that the RGAA requires, linked from every footer."""
+    return render_template("public/accessibility.html")

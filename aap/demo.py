@@ -1,0 +1,1267 @@
+"""A realistic demo: the metropolitan anti-discrimination fund, its 2026 call, a jury,
+dozens of associations and applications spread over the whole workflow.
+
+Everything goes through the services (accounts, organisations, calls, applications,
+reviews) and every state change through the workflow service, so the audit trail and
+the outbox are exactly what real use would have written. The data come from the plans
+in ``shared/seeds`` (PMLCD Aix-Marseille-Provence, Vitrolles): the six Conseils de
+Territoire, their communes and priority neighbourhoods (QPV), the plan's themes.
+
+``load_demo()`` is deterministic (``random.Random(2026)``) for a given day: the call is
+open *now*, so its dates, decisions and payments are placed relative to today.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+import click
+from sqlalchemy import select
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+from stdnum.fr import siret as stdnum_siret
+
+from aap.extensions import db
+from aap.models import Application, Call, Fund, Organisation, User
+from aap.money import format_eur
+from aap.services import accounts, applications, calls, organisations, reviews, scoring, workflow
+from aap.timeutil import PARIS, now, to_paris
+from workflows import get_workflow
+
+DEMO_PASSWORD = "Demo-AAP-2026"
+SEED = 2026
+FISCAL_YEAR = 2026
+BUDGET_CENTS = 100_000_00
+ADVANCE_SHARE = Decimal("0.8")
+
+Login = tuple[str, str, str]
+
+# -- reference data ----------------------------------------------------------------
+
+FUND = {
+    "name": "Fonds d'initiative du Plan métropolitain de lutte contre les discriminations",
+    "owner_name": "Métropole Aix-Marseille-Provence",
+    "owner_siret": "20005478100022",
+    "imputation": {"chapter": "65", "nature": "65748", "function": "552",
+                   "subpolicy": "D110"},
+    "owner_product_line": "74_epci",
+}
+
+# The six Conseils de Territoire: envelope key -> (label, budget in euros).
+TERRITORIES: dict[str, tuple[str, int]] = {
+    "marseille_provence": ("Conseil de Territoire Marseille Provence", 42_000),
+    "pays_aix": ("Conseil de Territoire du Pays d'Aix", 18_000),
+    "pays_salonais": ("Conseil de Territoire du Pays Salonais", 10_000),
+    "pays_aubagne": ("Conseil de Territoire du Pays d'Aubagne et de l'Étoile", 10_000),
+    "istres_ouest_provence": ("Conseil de Territoire Istres-Ouest Provence", 10_000),
+    "pays_martigues": ("Conseil de Territoire du Pays de Martigues", 10_000),
+}
+
+
+class Place(NamedTuple):
+    commune: str
+    postcode: str
+    qpv: str | None
+    territory: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.commune} — QPV {self.qpv}" if self.qpv else self.commune
+
+
+PLACES: dict[str, Place] = {
+    "marseille": Place("Marseille", "13001", None, "marseille_provence"),
+    "marseille_6": Place("Marseille", "13006", None, "marseille_provence"),
+    "frais_vallon": Place("Marseille", "13013", "Frais Vallon", "marseille_provence"),
+    "malpasse": Place("Marseille", "13013", "Malpassé", "marseille_provence"),
+    "castellane": Place("Marseille", "13016", "La Castellane", "marseille_provence"),
+    "felix_pyat": Place("Marseille", "13003", "Félix Pyat", "marseille_provence"),
+    "belle_de_mai": Place("Marseille", "13003", "Belle de Mai", "marseille_provence"),
+    "noailles": Place("Marseille", "13001", "Noailles", "marseille_provence"),
+    "savine": Place("Marseille", "13015", "La Savine", "marseille_provence"),
+    "air_bel": Place("Marseille", "13011", "Air Bel", "marseille_provence"),
+    "ciotat": Place("La Ciotat", "13600", "Abeille-Maurelette", "marseille_provence"),
+    "marignane": Place("Marignane", "13700", None, "marseille_provence"),
+    "aix": Place("Aix-en-Provence", "13100", None, "pays_aix"),
+    "jas": Place("Aix-en-Provence", "13090", "Jas de Bouffan", "pays_aix"),
+    "encagnane": Place("Aix-en-Provence", "13090", "Encagnane", "pays_aix"),
+    "vitrolles_pins": Place("Vitrolles", "13127", "Les Pins", "pays_aix"),
+    "vitrolles_liourat": Place("Vitrolles", "13127", "Le Liourat", "pays_aix"),
+    "pertuis": Place("Pertuis", "84120", None, "pays_aix"),
+    "gardanne": Place("Gardanne", "13120", None, "pays_aix"),
+    "canourgues": Place("Salon-de-Provence", "13300", "Les Canourgues", "pays_salonais"),
+    "berre": Place("Berre-l'Étang", "13130", None, "pays_salonais"),
+    "pelissanne": Place("Pélissanne", "13330", None, "pays_salonais"),
+    "charrel": Place("Aubagne", "13400", "Le Charrel", "pays_aubagne"),
+    "pin_vert": Place("Aubagne", "13400", "Le Pin Vert", "pays_aubagne"),
+    "auriol": Place("Auriol", "13390", None, "pays_aubagne"),
+    "istres": Place("Istres", "13800", None, "istres_ouest_provence"),
+    "prepaou": Place("Istres", "13800", "Le Prépaou", "istres_ouest_provence"),
+    "maille": Place("Miramas", "13140", "La Maille", "istres_ouest_provence"),
+    "fos": Place("Fos-sur-Mer", "13270", None, "istres_ouest_provence"),
+    "psl": Place("Port-Saint-Louis-du-Rhône", "13230", None, "istres_ouest_provence"),
+    "canto": Place("Martigues", "13500", "Canto-Perdrix", "pays_martigues"),
+    "ndm": Place("Martigues", "13500", "Notre-Dame-des-Marins", "pays_martigues"),
+    "port_de_bouc": Place("Port-de-Bouc", "13110", "Les Aigues Douces", "pays_martigues"),
+}
+
+STAFF: list[tuple[str, str, str]] = [
+    ("admin", "administration@ampmetropole.example.org", "Thomas Ferrand"),
+    ("instructor", "sophie.marchetti@ampmetropole.example.org", "Sophie Marchetti"),
+    ("instructor", "karim.belkacem@ampmetropole.example.org", "Karim Belkacem"),
+    ("finance", "nathalie.roux@ampmetropole.example.org", "Nathalie Roux"),
+    ("finance", "julien.esposito@ampmetropole.example.org", "Julien Esposito"),
+    ("juror", "fatima.zerrouki@defenseurdesdroits.example.org", "Fatima Zerrouki"),
+    ("juror", "pa.giraud@bouches-du-rhone.gouv.example.org", "Pierre-Antoine Giraud"),
+    ("juror", "aicha.mansouri@conseil-citoyen-13.example.org", "Aïcha Mansouri"),
+    ("juror", "lucie.bernard@caf13.example.org", "Lucie Bernard"),
+    ("juror", "olivier.santini@ampmetropole.example.org", "Olivier Santini"),
+]
+# The second instructor follows the territories of the Pays d'Aix and the west.
+WEST = {"pays_aix", "istres_ouest_provence", "pays_martigues"}
+# How each juror marks, on the /20 scale (some are stricter than others).
+JUROR_BIAS = (0.0, -1.2, 0.8, 0.3, -0.5)
+
+GRID = [
+    {"key": "pertinence", "weight": 1, "max": 6,
+     "label": "Pertinence au regard du Plan métropolitain de lutte contre les discriminations"},
+    {"key": "ancrage", "weight": 1, "max": 4,
+     "label": "Ancrage territorial et public des quartiers prioritaires (QPV)"},
+    {"key": "partenariat", "weight": 1, "max": 3,
+     "label": "Qualité du partenariat et mobilisation des acteurs locaux"},
+    {"key": "faisabilite", "weight": 1, "max": 4,
+     "label": "Faisabilité : calendrier, moyens humains et cohérence du budget"},
+    {"key": "evaluation", "weight": 1, "max": 3,
+     "label": "Modalités d'évaluation et indicateurs de résultat"},
+]
+
+CALL_DESCRIPTION = (
+    "Le Fonds d'initiative annuel du Plan métropolitain de prévention et de lutte contre "
+    "les discriminations (PMLCD, adopté en 2019) soutient les actions des associations "
+    "sur les 92 communes de la Métropole, en priorité dans les quartiers prioritaires de "
+    "la politique de la ville et sur les communes sans plan local. Sont attendus des "
+    "projets de sensibilisation, d'accès aux droits, de formation des acteurs et de "
+    "valorisation des parcours, dans les domaines de l'emploi, du logement, de "
+    "l'éducation, de la santé, de la culture et du sport.\n\n"
+    "Subvention de 1 000 € à 15 000 €, dans la limite de 80 % du coût total du projet. "
+    "Les dossiers sont examinés au fil de l'eau par un jury réuni chaque mois ; les "
+    "subventions sont attribuées par le Bureau de la Métropole, par enveloppe de "
+    "Conseil de Territoire."
+)
+
+BANKS = [  # (bank code, BIC): banks associations of the Bouches-du-Rhône use
+    ("42559", "CCOPFRPPXXX"),  # Crédit Coopératif
+    ("20041", "PSSTFRPPMAR"),  # La Banque Postale, Marseille
+    ("11315", "CEPAFRPP131"),  # Caisse d'Épargne CEPAC
+    ("11306", "AGRIFRPP813"),  # Crédit Agricole Alpes Provence
+    ("14607", "CCBPFRPPMAR"),  # Banque Populaire Méditerranée
+    ("10278", "CMCIFR2A"),  # Crédit Mutuel
+    ("30003", "SOGEFRPP"),  # Société Générale
+]
+
+FIRST_NAMES = [
+    "Mehdi", "Claire", "Julien", "Nadia", "Sébastien", "Fatou", "Rachid", "Élodie",
+    "Samia", "Thierry", "Inès", "Moussa", "Céline", "Hakim", "Laura", "Nicolas", "Myriam",
+    "Vincent", "Sonia", "Bilal", "Anne-Sophie", "Farid", "Émilie", "Djamel", "Lina",
+    "Grégory", "Houria", "Patrick", "Aminata", "Stéphane", "Leïla", "Marc", "Naïma",
+    "Jérôme", "Salima", "Christophe", "Zoé", "Ibrahim", "Chloé", "Yacine",
+]
+LAST_NAMES = [
+    "Benali", "Martin", "Rossi", "Diallo", "Ferrari", "Bouzid", "Garcia", "Nguyen",
+    "Amrani", "Lopez", "Bianchi", "Traoré", "Mercier", "Khelifi", "Santoni", "Ouali",
+    "Fabre", "Cherif", "Giordano", "Mendy", "Roux", "Saïdi", "Bertrand", "Hamidi",
+    "Caruso", "Benyahia", "Pellegrin", "Koné", "Arnaud", "Meziane", "Vidal", "Sarr",
+    "Blanc", "Touati", "Marchal", "Cissé", "Gauthier", "Laurent", "Agopian", "Papazian",
+]
+
+
+class Org(NamedTuple):
+    key: str
+    name: str
+    place: str
+    street: str
+    association: bool = True
+
+
+ORGS: list[Org] = [
+    Org("egalite-pluriel", "Égalité Pluriel Marseille Nord", "frais_vallon",
+        "Bâtiment C, 4 avenue de Frais Vallon"),
+    Org("castellane-avenir", "Castellane Avenir Jeunesse", "castellane",
+        "Centre social, place de la Castellane"),
+    Org("femmes-felix-pyat", "Femmes solidaires de Félix Pyat", "felix_pyat",
+        "18 rue Félix Pyat"),
+    Org("regard-autre", "Compagnie Le Regard de l'Autre", "belle_de_mai", "12 rue Jobin"),
+    Org("fiertes-med", "Fiertés Méditerranée", "marseille", "27 rue Sénac de Meilhan"),
+    Org("handicap-emploi", "Handi'Cap Emploi Provence", "marseille_6", "92 rue Paradis"),
+    Org("memoires-croisees", "Mémoires croisées La Ciotat", "ciotat",
+        "Maison de quartier de l'Abeille, avenue de la Maurelette"),
+    Org("marignane-jeunes", "Marignane Jeunesse et Citoyenneté", "marignane",
+        "15 cours Mirabeau"),
+    Org("savine-sport", "Savine Sport et Citoyenneté", "savine", "Chemin de la Savine"),
+    Org("noailles-droits", "Noailles Solidarités – Point d'accès aux droits", "noailles",
+        "9 rue d'Aubagne"),
+    Org("sante-air-bel", "Santé partagée Air Bel", "air_bel", "Chemin de la Parette"),
+    Org("trans-horizons", "Trans Horizons Provence", "marseille", "6 rue Pavillon"),
+    Org("malpasse-connect", "Malpassé Connect", "malpasse", "Maison pour tous de Malpassé"),
+    Org("sud-mentorat", "Sud Provence Mentorat", "marseille_6", "40 rue Grignan"),
+    Org("dialogue-laicite", "Dialogue et Laïcité en Provence", "marseille",
+        "3 rue de la République"),
+    Org("cle-pour-tous", "Une Clé pour Tous", "marseille_6", "58 rue Breteuil"),
+    Org("diversite-conseil", "Diversité Conseil RH (SAS)", "marseille_6",
+        "120 rue de Rome", association=False),
+    Org("mediation-jas", "Médiation sociale du Jas", "jas",
+        "Avenue de Saint-John Perse"),
+    Org("encagnane-scene", "Encagnane en Scène", "encagnane",
+        "Place Romée de Villeneuve"),
+    Org("ondes-citoyennes", "Ondes citoyennes de Vitrolles", "vitrolles_liourat",
+        "Centre social du Liourat"),
+    Org("juristes-aix", "Juristes solidaires du Pays d'Aix", "aix",
+        "29 avenue Robert Schuman"),
+    Org("pins-solidaires", "Les Pins solidaires", "vitrolles_pins", "Maison de quartier des Pins"),
+    Org("campus-aix", "Égalité des chances Campus Aix", "aix", "3 avenue Robert Schuman"),
+    Org("pertuis-egalite", "Association pertuisienne pour l'égalité", "pertuis",
+        "Place Jean Jaurès"),
+    Org("gardanne-talents", "Gardanne Talents", "gardanne", "Boulevard Carnot"),
+    Org("canourgues-ensemble", "Canourgues Ensemble", "canourgues",
+        "Centre social des Canourgues"),
+    Org("elles-etang", "Les Elles de l'Étang", "berre", "Avenue de la Libération"),
+    Org("seniors-salonais", "Seniors solidaires du Pays salonais", "pelissanne",
+        "Cours Frédéric Mistral"),
+    Org("charrel-emploi", "Charrel Emploi Jeunes", "charrel", "Centre social du Charrel"),
+    Org("pin-vert-partage", "Le Pin Vert en partage", "pin_vert", "Maison de quartier du Pin Vert"),
+    Org("huveaune-handicap", "Ruralité et handicap Haute-Huveaune", "auriol",
+        "Avenue de la Libération"),
+    Org("prepaou-sport", "Prépaou Sport Égalité", "prepaou", "Gymnase du Prépaou"),
+    Org("ateliers-maille", "Les Ateliers de la Maille", "maille", "Avenue Jean Mermoz"),
+    Org("fos-diversite", "Fos Industrie Diversité", "fos", "Maison de la vie associative"),
+    Org("delta-solidarites", "Delta Solidarités", "psl", "Rue Gambetta"),
+    Org("voyageurs-citoyens", "Voyageurs et citoyens de l'Étang", "istres",
+        "Chemin de Sulauze"),
+    Org("canto-citoyen", "Canto-Perdrix Citoyen", "canto", "Centre social de Canto-Perdrix"),
+    Org("marins-du-lien", "Les Marins du lien", "ndm", "Maison de quartier Notre-Dame-des-Marins"),
+    Org("aigues-douces", "Aigues Douces Initiatives", "port_de_bouc", "Avenue Maurice Thorez"),
+]
+FEATURED_ORG = "egalite-pluriel"
+FEATURED_PEOPLE = ("Yasmina", "Haddad")
+
+
+class Dossier(NamedTuple):
+    """One demo application: its content and the state it is driven to.
+
+    ``jury`` gives each juror's part, in the order of ``STAFF``: S submitted, D draft
+    saved, C conflict of interest declared, - nothing yet. ``note`` is the comment of
+    the trigger that makes the state (completion, ineligibility, withdrawal...)."""
+
+    org: str
+    state: str
+    requested: int | None  # euros
+    amount: int | None  # euros proposed, then granted
+    score: float | None  # the jury's target mean, on /20
+    domains: tuple[str, ...]
+    grounds: tuple[str, ...]
+    title: str
+    summary: str
+    objectives: str
+    public: str
+    beneficiaries: int
+    places: tuple[str, ...]
+    jury: str = "SSSSS"
+    flags: tuple[str, ...] = ()
+    note: str = ""
+
+
+DOSSIERS: list[Dossier] = [
+    Dossier(
+        "egalite-pluriel", "closed", 6000, 5000, 16.4, ("emploi",),
+        ("origine", "lieu_residence"),
+        "Forum « Mon quartier, mon talent » : recruter sans discriminer",
+        "Un forum de l'emploi au cœur de Frais Vallon réunissant des employeurs signataires "
+        "d'une charte de recrutement sans discrimination et des demandeurs d'emploi des "
+        "quartiers nord, précédé d'ateliers de préparation et d'une formation des "
+        "recruteurs au recrutement par les compétences.",
+        "Mobiliser 25 employeurs et les former à l'entretien structuré ; accompagner 150 "
+        "demandeurs d'emploi ; obtenir 30 entretiens d'embauche dans les trois mois.",
+        "Demandeurs d'emploi de 18 à 35 ans des QPV du 13e arrondissement", 150,
+        ("frais_vallon", "malpasse")),
+    Dossier(
+        "egalite-pluriel", "in_review", 4500, None, 14.0, ("emploi", "acces_aux_droits"),
+        ("origine", "patronyme", "lieu_residence"),
+        "Ateliers « Connaître ses droits face à la discrimination à l'embauche »",
+        "Un cycle de six ateliers animés avec une juriste pour repérer une discrimination à "
+        "l'embauche, réunir des preuves et saisir le Défenseur des droits, complété par une "
+        "permanence d'orientation mensuelle.",
+        "Former 80 personnes ; orienter 20 situations vers le Défenseur des droits ou un "
+        "avocat ; diffuser un guide pratique dans les centres sociaux du 13e.",
+        "Habitantes et habitants de Frais Vallon, du Clos et de La Rose", 80,
+        ("frais_vallon",), jury="SSD--"),
+    Dossier(
+        "egalite-pluriel", "incomplete", 3000, None, None, ("education", "emploi"),
+        ("origine", "lieu_residence"),
+        "Stages de 3e : un réseau d'entreprises pour les collégiens du 13e",
+        "Constituer un vivier d'entreprises et de services publics prêts à accueillir les "
+        "élèves de 3e des collèges REP+ du 13e arrondissement pour leur stage "
+        "d'observation, et préparer les élèves aux codes professionnels.",
+        "Trouver 60 offres de stage ; accompagner 90 collégiens ; réunir 15 entreprises "
+        "lors d'un petit-déjeuner de lancement.",
+        "Collégiens de 3e des collèges REP+ du 13e arrondissement", 90,
+        ("frais_vallon", "malpasse"),
+        note="Merci de joindre les lettres d'engagement des deux collèges partenaires et de "
+             "détailler la ligne 64 (charges de personnel) du budget prévisionnel."),
+    Dossier(
+        "egalite-pluriel", "draft", None, None, None, ("acces_aux_droits",),
+        ("origine", "vulnerabilite_economique", "lieu_residence"),
+        "Permanence mobile d'accès aux droits dans les cités du 13e",
+        "Un véhicule aménagé pour une permanence juridique hebdomadaire au pied des "
+        "immeubles : accès aux droits, aide aux démarches en ligne, recueil des "
+        "signalements de discrimination.",
+        "", "", 0, ("frais_vallon",), flags=("partial",)),
+    Dossier(
+        "castellane-avenir", "contracted", 8000, 7000, 15.8, ("education", "emploi"),
+        ("origine", "lieu_residence"),
+        "« Dégun sans stage » à la Castellane : parrainage et découverte des métiers",
+        "Des étudiants et des salariés bénévoles parrainent des lycéens de la Castellane et "
+        "de la Bricarde dans leur recherche de stage et d'alternance ; visites "
+        "d'entreprises et rencontres avec des professionnels issus des quartiers.",
+        "Former 40 binômes de parrainage ; organiser 8 visites d'entreprises ; 70 % des "
+        "jeunes accompagnés en stage ou en alternance.",
+        "Lycéens et jeunes de 15 à 21 ans de la Castellane et de la Bricarde", 60,
+        ("castellane",)),
+    Dossier(
+        "femmes-felix-pyat", "in_progress", 4500, 4500, 15.1, ("emploi",),
+        ("sexe", "origine", "lieu_residence"),
+        "Femmes de Félix Pyat : lever les freins à l'emploi",
+        "Un accompagnement collectif et individuel de femmes du Parc Bellevue vers "
+        "l'emploi : ateliers sur les stéréotypes de genre dans l'orientation, garde "
+        "d'enfants solidaire pendant les ateliers, rencontres avec des employeuses.",
+        "Accompagner 35 femmes pendant six mois ; 15 entrées en formation qualifiante ou "
+        "en emploi ; un réseau de 10 marraines.",
+        "Femmes de 25 à 55 ans du quartier Félix Pyat – Parc Bellevue", 35,
+        ("felix_pyat",)),
+    Dossier(
+        "regard-autre", "report_approved", 8000, 8000, 17.1,
+        ("culture_sport", "education"), ("origine", "religion", "orientation_sexuelle"),
+        "Théâtre-forum « Et toi, t'en penses quoi ? » dans les collèges",
+        "Des représentations de théâtre-forum dans six collèges de Marseille : les élèves "
+        "rejouent des scènes de discrimination et de harcèlement (racisme, antisémitisme, "
+        "LGBTphobies) et cherchent ensemble des réponses, avec des enseignants formés à la "
+        "reprise en classe.",
+        "12 représentations ; 900 élèves ; 30 enseignants formés ; un questionnaire "
+        "avant/après pour mesurer l'évolution des représentations.",
+        "Collégiens de 4e et de 3e et leurs enseignants", 900,
+        ("belle_de_mai", "felix_pyat", "savine"), jury="SSCSS"),
+    Dossier(
+        "fiertes-med", "granted", 7500, 6000, 15.4, ("acces_aux_droits", "sante"),
+        ("orientation_sexuelle", "identite_genre"),
+        "Accueil et accompagnement des victimes de LGBTphobies",
+        "Une permanence d'écoute et d'accompagnement des personnes victimes de violences et "
+        "de discriminations LGBTphobes (logement, travail, services publics), en lien avec "
+        "les référents des commissariats et le Défenseur des droits.",
+        "Accueillir 120 personnes ; accompagner 40 plaintes ou saisines ; former 50 "
+        "professionnels de l'accueil.",
+        "Personnes LGBT+ victimes de discriminations ; professionnels de l'accueil", 170,
+        ("marseille",)),
+    Dossier(
+        "handicap-emploi", "cancelled", 5000, 5000, 14.6, ("emploi",),
+        ("handicap", "etat_sante"),
+        "Job dating inclusif et sensibilisation des recruteurs au handicap",
+        "Trois job datings réunissant entreprises et candidats en situation de handicap, "
+        "précédés d'une demi-journée de sensibilisation des recruteurs aux aménagements "
+        "raisonnables et aux biais de l'entretien.",
+        "Réunir 40 entreprises et 120 candidats ; 25 recrutements ou périodes de mise en "
+        "situation en milieu professionnel.",
+        "Demandeurs d'emploi bénéficiaires de la RQTH ; recruteurs du bassin marseillais",
+        120, ("marseille",),
+        note="L'association a cessé son activité après le premier job dating (liquidation "
+             "judiciaire) : l'avance versée couvre les dépenses engagées, le solde non "
+             "versé est libéré sur l'enveloppe."),
+    Dossier(
+        "memoires-croisees", "report_submitted", 3500, 3000, 14.2,
+        ("culture_sport", "citoyennete"), ("origine", "ethnie_nation_race"),
+        "Exposition « Chantiers navals, mémoires d'immigrations »",
+        "Une exposition itinérante et des ateliers intergénérationnels sur l'histoire des "
+        "ouvriers des chantiers navals de La Ciotat venus d'Italie, d'Arménie, du Maghreb "
+        "et d'Afrique, pour déconstruire les préjugés par l'histoire locale.",
+        "Recueillir 20 témoignages ; accueillir 600 visiteurs dont 12 classes ; former 10 "
+        "jeunes médiateurs.",
+        "Habitants de l'Abeille, de la Maurelette et des Matagots ; scolaires ; seniors",
+        600, ("ciotat",)),
+    Dossier(
+        "marignane-jeunes", "proposed", 3500, 3500, 13.9,
+        ("citoyennete", "culture_sport"), ("origine", "religion"),
+        "Webradio « Paroles de jeunes » contre les préjugés",
+        "Des jeunes de 14 à 20 ans produisent une émission mensuelle sur les préjugés et "
+        "les discriminations vécues, avec des invités (Défenseur des droits, sportifs, "
+        "chefs d'entreprise) et des reportages dans les quartiers.",
+        "Produire 8 émissions ; former 15 jeunes aux techniques radio et à la vérification "
+        "de l'information ; 2 000 écoutes.",
+        "Jeunes de 14 à 20 ans de Marignane", 15, ("marignane",)),
+    Dossier(
+        "savine-sport", "waitlisted", 6000, None, 13.1, ("culture_sport",),
+        ("sexe", "origine", "lieu_residence"),
+        "Foot et citoyenneté : des équipes mixtes à la Savine",
+        "Des séances de football mixtes et des temps d'échange sur l'égalité filles-garçons "
+        "et le racisme dans le sport, avec un tournoi inter-quartiers en fin de saison.",
+        "Faire pratiquer 80 jeunes dont 40 % de filles ; former 6 éducateurs sportifs ; "
+        "organiser un tournoi inter-quartiers.",
+        "Jeunes de 10 à 17 ans de la Savine et de Notre-Dame-Limite", 80, ("savine",),
+        note="Liste d'attente : l'enveloppe Marseille Provence ne permet plus de financer la "
+             "demande (6 000 €) après les propositions du jury."),
+    Dossier(
+        "noailles-droits", "reviewed", 5500, None, 14.4, ("logement", "acces_aux_droits"),
+        ("origine", "vulnerabilite_economique", "langue"),
+        "Habitat indigne et discriminations au logement : accompagner les locataires",
+        "Une permanence d'accès aux droits pour les locataires de Noailles et du centre-"
+        "ville : refus de location, logements indignes, accompagnement vers la commission "
+        "de médiation et la saisine du Défenseur des droits, avec interprétariat.",
+        "Accompagner 150 ménages ; 40 dossiers de recours ; deux réunions d'information "
+        "par trimestre.",
+        "Locataires et demandeurs de logement du 1er arrondissement", 150, ("noailles",)),
+    Dossier(
+        "sante-air-bel", "rejected", 4000, None, 8.6, ("sante",),
+        ("origine", "vulnerabilite_economique", "langue"),
+        "Bus santé et refus de soins : enquête auprès des habitants d'Air Bel",
+        "Une enquête par questionnaire sur les refus de soins opposés aux bénéficiaires de "
+        "la complémentaire santé solidaire, suivie d'une journée santé.",
+        "Recueillir 200 questionnaires ; organiser une journée santé.",
+        "Habitants d'Air Bel", 200, ("air_bel",)),
+    Dossier(
+        "trans-horizons", "in_review", 6500, None, 15.0, ("sante", "acces_aux_droits"),
+        ("identite_genre",),
+        "Parcours de soins et d'accès aux droits des personnes trans",
+        "Un accompagnement par des pairs des personnes trans dans leurs démarches (état "
+        "civil, santé, emploi) et la formation des équipes d'accueil de trois centres de "
+        "santé et de deux agences France Travail.",
+        "Accompagner 60 personnes ; former 45 professionnels ; publier un guide des "
+        "démarches de changement de prénom et de mention du sexe.",
+        "Personnes trans et non binaires ; professionnels de santé et de l'accueil", 105,
+        ("marseille",), jury="SSS-C"),
+    Dossier(
+        "malpasse-connect", "in_review", 3000, None, 12.0,
+        ("acces_aux_droits", "services_publics"), ("age", "vulnerabilite_economique",
+                                                   "lieu_residence"),
+        "E-administration sans exclusion : ateliers numériques à Malpassé",
+        "Des ateliers d'initiation et une aide aux démarches en ligne (CAF, impôts, France "
+        "Travail) pour les habitants éloignés du numérique, assurés par des jeunes en "
+        "service civique formés à l'accueil sans jugement.",
+        "Tenir 100 ateliers ; accompagner 250 personnes ; réduire les ruptures de droits.",
+        "Seniors et habitants éloignés du numérique de Malpassé et des Lauriers", 250,
+        ("malpasse",), jury="-----"),
+    Dossier(
+        "sud-mentorat", "eligible", 9000, None, None, ("education", "emploi"),
+        ("origine", "lieu_residence", "patronyme"),
+        "Mentorat d'étudiants des quartiers prioritaires vers l'université et les écoles",
+        "Des agents de la Métropole et des cadres d'entreprise mentorent des étudiants "
+        "issus des QPV jusqu'au premier emploi : réseau, stages, préparation aux "
+        "entretiens, conformément à l'axe « Une métropole exemplaire » du plan.",
+        "Constituer 50 binômes ; 35 stages ou premiers emplois ; une journée de "
+        "valorisation des mentors.",
+        "Étudiants de 2e et 3e cycle résidant en QPV", 50, ("marseille", "frais_vallon"),
+        flags=("resubmitted",),
+        note="Merci de joindre les conventions de partenariat avec Aix-Marseille Université "
+             "et de préciser le calendrier de recrutement des mentors."),
+    Dossier(
+        "dialogue-laicite", "submitted", 4000, None, None, ("citoyennete", "education"),
+        ("religion", "origine"),
+        "Laïcité et faits religieux : former les animateurs et éducateurs",
+        "Des sessions de formation de deux jours pour les animateurs périscolaires et les "
+        "éducateurs sportifs : cadre juridique de la laïcité, prévention des "
+        "discriminations religieuses, études de cas.",
+        "Former 120 professionnels ; produire 10 fiches-cas ; un suivi à six mois.",
+        "Animateurs, éducateurs et responsables associatifs", 120, ("marseille",)),
+    Dossier(
+        "cle-pour-tous", "submitted", 12000, None, None, ("logement",),
+        ("origine", "patronyme", "vulnerabilite_economique"),
+        "Testing de l'accès au parc locatif privé et sensibilisation des agences",
+        "Une campagne de tests de situation (testing) auprès de 200 annonces de location, "
+        "suivie de la restitution des résultats aux agences immobilières et d'une charte "
+        "d'engagement, sur le modèle des démarches de Lille et de Nantes.",
+        "Tester 200 annonces ; former 30 agents immobiliers ; 15 agences signataires de "
+        "la charte.",
+        "Agences immobilières et candidats locataires de Marseille", 230,
+        ("marseille", "marseille_6")),
+    Dossier(
+        "diversite-conseil", "ineligible", 15000, None, None, ("emploi",),
+        ("origine", "sexe", "age"),
+        "Audit diversité et formation des managers",
+        "Un audit des processus de recrutement de PME volontaires et la formation de leurs "
+        "managers à la non-discrimination.",
+        "Auditer 10 PME ; former 80 managers.",
+        "Dirigeants et managers de PME", 80, ("marseille_6",),
+        note="Le porteur est une société par actions simplifiée : le règlement du Fonds "
+             "d'initiative réserve les subventions aux associations et organismes à but "
+             "non lucratif."),
+    Dossier(
+        "mediation-jas", "closed", 4000, 4000, 15.9, ("logement", "citoyennete"),
+        ("origine", "religion", "lieu_residence"),
+        "Médiation de voisinage et prévention des discriminations au Jas de Bouffan",
+        "Des médiateurs interviennent dans les conflits de voisinage où s'expriment des "
+        "propos racistes ou des rejets liés à la religion, avec les bailleurs sociaux, et "
+        "animent des cafés-débats en pied d'immeuble.",
+        "Mener 10 médiations ; 6 cafés-débats ; former 12 gardiens d'immeuble.",
+        "Locataires du parc social du Jas de Bouffan ; gardiens d'immeuble", 300, ("jas",),
+        flags=("repayment",)),
+    Dossier(
+        "encagnane-scene", "in_progress", 6000, 5000, 15.2, ("culture_sport",),
+        ("origine", "handicap", "apparence_physique"),
+        "Festival « Encagnane en scène » : cultures urbaines et inclusion",
+        "Un festival de quartier de danse, de slam et de graff porté par les jeunes "
+        "d'Encagnane, avec des scènes ouvertes aux artistes en situation de handicap et "
+        "des débats sur les préjugés liés à l'apparence.",
+        "Réunir 1 500 spectateurs ; impliquer 60 jeunes dans l'organisation ; 30 % "
+        "d'artistes en situation de handicap.",
+        "Jeunes et familles d'Encagnane et du Jas de Bouffan", 1500, ("encagnane", "jas"),
+        flags=("report_changes",),
+        note="La ligne 62 du compte rendu (2 400 €) n'est pas justifiée : merci de joindre "
+             "les factures des intervenants et le nombre de spectateurs par soirée."),
+    Dossier(
+        "ondes-citoyennes", "granted", 3500, 3500, 16.0, ("education", "citoyennete"),
+        ("origine", "religion", "orientation_sexuelle"),
+        "Éducation aux médias : décrypter la haine en ligne",
+        "Des ateliers radio et vidéo dans les collèges de Vitrolles pour apprendre à "
+        "reconnaître et à signaler les contenus haineux (racisme, antisémitisme, haine "
+        "anti-LGBT), en lien avec le plan local de la Ville.",
+        "Animer 24 ateliers ; 300 collégiens ; une émission restituée le 21 mars.",
+        "Collégiens de Vitrolles", 300, ("vitrolles_liourat", "vitrolles_pins")),
+    Dossier(
+        "juristes-aix", "proposed", 4500, 4000, 12.9, ("acces_aux_droits",),
+        ("origine", "handicap", "age", "vulnerabilite_economique"),
+        "Consultations juridiques gratuites : discriminations au travail et au logement",
+        "Des avocats et juristes bénévoles tiennent des consultations gratuites dans les "
+        "maisons de quartier d'Aix et orientent les victimes de discriminations vers les "
+        "recours adaptés.",
+        "Tenir 40 permanences ; 200 consultations ; 30 recours engagés.",
+        "Habitants des quartiers prioritaires d'Aix-en-Provence", 200,
+        ("aix", "jas", "encagnane"), flags=("promoted",),
+        note="Liste d'attente en attendant l'arbitrage des dossiers du Pays d'Aix."),
+    Dossier(
+        "pins-solidaires", "reviewed", 3000, None, 13.5, ("education", "loisirs"),
+        ("origine", "sexe", "lieu_residence"),
+        "Égalité filles-garçons dans les accueils de loisirs des Pins",
+        "Former les animateurs aux stéréotypes de genre et aux discriminations, et "
+        "construire avec les enfants des activités mixtes, jusqu'à une journée de "
+        "restitution avec les familles.",
+        "Former 20 animateurs ; 150 enfants touchés ; une journée familles.",
+        "Enfants de 6 à 12 ans et animateurs des accueils de loisirs", 170,
+        ("vitrolles_pins",), jury="SSS-S",
+        note="Jury réuni en séance plénière : l'évaluation manquante a été remplacée par "
+             "l'avis oral du juré, absent lors de la saisie."),
+    Dossier(
+        "campus-aix", "rejected", 2500, None, 9.2, ("education",),
+        ("origine", "vulnerabilite_economique", "patronyme"),
+        "Campagne d'affichage contre les discriminations sur le campus",
+        "Une campagne d'affiches et de réseaux sociaux réalisée par des étudiants pour "
+        "sensibiliser aux discriminations dans l'accès aux stages.",
+        "Produire 10 visuels ; atteindre 5 000 étudiants.",
+        "Étudiants du campus d'Aix", 5000, ("aix",)),
+    Dossier(
+        "pertuis-egalite", "eligible", 3500, None, None, ("citoyennete", "loisirs"),
+        ("origine", "lieu_residence"),
+        "Semaine de l'égalité à Pertuis autour du 21 mars",
+        "Une semaine d'événements autour de la Journée internationale pour l'élimination "
+        "de la discrimination raciale : projections-débats, exposition des écoles, "
+        "rencontres sportives et théâtre, dans une commune sans plan local.",
+        "Mobiliser 12 associations et 8 classes ; 1 000 participants.",
+        "Habitants de Pertuis, scolaires", 1000, ("pertuis",)),
+    Dossier(
+        "gardanne-talents", "withdrawn", 4000, None, None, ("emploi",), ("age", "sexe"),
+        "Emploi des plus de 50 ans : valoriser l'expérience",
+        "Des ateliers de valorisation des compétences et des rencontres avec des "
+        "employeurs pour les demandeurs d'emploi de plus de 50 ans, en particulier les "
+        "femmes.",
+        "Accompagner 40 personnes ; 15 reprises d'emploi ou de formation.",
+        "Demandeurs d'emploi de plus de 50 ans", 40, ("gardanne",),
+        note="L'intervenante principale n'est plus disponible cette année : nous "
+             "redéposerons le projet au prochain appel."),
+    Dossier(
+        "canourgues-ensemble", "report_approved", 4000, 4000, 16.8,
+        ("citoyennete", "culture_sport"), ("origine", "lieu_residence"),
+        "Les Canourgues racontées par leurs habitants : changer le regard sur le quartier",
+        "Un atelier de photographie et de récits de vie pour produire une exposition "
+        "présentée au centre-ville de Salon, afin de combattre l'image stigmatisante du "
+        "quartier et les discriminations liées à l'adresse.",
+        "30 habitants participants ; une exposition de 40 portraits ; 2 000 visiteurs.",
+        "Habitants des Canourgues ; public du centre-ville", 2000, ("canourgues",)),
+    Dossier(
+        "elles-etang", "contracted", 3500, 3000, 15.0, ("emploi", "citoyennete"),
+        ("sexe", "situation_famille"),
+        "Femmes et métiers de l'industrie autour de l'étang de Berre",
+        "Des visites de sites industriels et des rencontres avec des techniciennes pour "
+        "ouvrir aux femmes les métiers de la pétrochimie et de l'aéronautique, avec une "
+        "solution de garde pour les mères seules.",
+        "Faire découvrir 10 métiers à 40 femmes ; 12 entrées en formation technique.",
+        "Femmes en recherche d'emploi, dont mères isolées, de Berre et de Rognac", 40,
+        ("berre",)),
+    Dossier(
+        "seniors-salonais", "proposed", 3000, 2500, 13.7,
+        ("acces_aux_droits", "services_publics"), ("age", "perte_autonomie"),
+        "Âgisme : accès aux droits et aux services en ligne pour les seniors",
+        "Des ateliers dans les villages du Pays salonais pour aider les seniors à faire "
+        "valoir leurs droits face à la dématérialisation et prévenir les refus de "
+        "services liés à l'âge (banque, assurance, location).",
+        "Animer 30 ateliers dans 6 communes ; accompagner 180 seniors.",
+        "Personnes de plus de 65 ans du Pays salonais", 180, ("pelissanne", "canourgues")),
+    Dossier(
+        "canourgues-ensemble", "withdrawn", 2000, None, 11.5, ("culture_sport",),
+        ("sexe",), "Tournoi de futsal féminin inter-quartiers",
+        "Un tournoi de futsal féminin réunissant les équipes des quartiers de Salon et de "
+        "Berre, avec des ateliers sur les stéréotypes dans le sport.",
+        "Réunir 12 équipes et 120 joueuses.", "Jeunes filles de 12 à 18 ans", 120,
+        ("canourgues",), jury="S----", flags=("from_review",),
+        note="Le gymnase n'est plus disponible aux dates prévues : nous retirons notre "
+             "demande."),
+    Dossier(
+        "charrel-emploi", "in_progress", 4000, 4000, 15.5, ("emploi",),
+        ("origine", "lieu_residence", "age"),
+        "Coaching vers l'emploi des jeunes du Charrel avec les entreprises des Paluds",
+        "Un coaching collectif et des immersions en entreprise dans la zone d'activités "
+        "des Paluds pour les jeunes du Charrel, avec des chefs d'entreprise engagés "
+        "contre les discriminations liées à l'adresse.",
+        "Accompagner 30 jeunes ; 20 immersions ; 12 contrats signés.",
+        "Jeunes de 16 à 25 ans du Charrel", 30, ("charrel",), flags=("no_convention",)),
+    Dossier(
+        "pin-vert-partage", "granted", 4000, 3500, 14.9, ("education", "citoyennete"),
+        ("origine", "religion"),
+        "Ateliers philo et citoyenneté pour les 8-12 ans",
+        "Des ateliers de philosophie pour enfants sur l'égalité, la différence et les "
+        "préjugés, dans les écoles et l'accueil de loisirs du Pin Vert.",
+        "Animer 40 ateliers ; 200 enfants ; une restitution publique.",
+        "Enfants de 8 à 12 ans du Pin Vert et du Charrel", 200, ("pin_vert", "charrel")),
+    Dossier(
+        "huveaune-handicap", "waitlisted", 4000, None, 12.6, ("loisirs", "culture_sport"),
+        ("handicap",),
+        "Loisirs partagés : accueillir les enfants handicapés en accueil de loisirs",
+        "Un accompagnement des accueils de loisirs de la Haute-Huveaune pour accueillir "
+        "les enfants en situation de handicap : formation des équipes, matériel adapté, "
+        "binômes avec un animateur référent.",
+        "Former 25 animateurs ; accueillir 30 enfants en situation de handicap.",
+        "Enfants en situation de handicap et leurs familles", 30, ("auriol",),
+        note="Liste d'attente : il reste 2 500 € sur l'enveloppe du Pays d'Aubagne et de "
+             "l'Étoile pour une demande de 4 000 €."),
+    Dossier(
+        "charrel-emploi", "incomplete", 2500, None, None, ("emploi",),
+        ("vulnerabilite_economique", "lieu_residence"),
+        "Permis de conduire solidaire pour l'accès à l'emploi",
+        "Un accompagnement au code et à la conduite pour des jeunes sans solution de "
+        "mobilité, condition d'accès à l'emploi dans les zones d'activités.",
+        "Accompagner 15 jeunes jusqu'à l'examen du permis.",
+        "Jeunes de 18 à 25 ans du Charrel et du Pin Vert", 15, ("charrel", "pin_vert"),
+        note="Le budget mentionne un cofinancement de la CAF sans justificatif : merci de "
+             "joindre la notification ou le courrier de demande, et un RIB à jour."),
+    Dossier(
+        "prepaou-sport", "report_submitted", 5000, 5000, 16.1,
+        ("culture_sport", "education"), ("sexe", "handicap", "origine"),
+        "Sport pour toutes et tous au Prépaou : handisport et sport féminin",
+        "Des créneaux sportifs mixtes et handisport au gymnase du Prépaou, des "
+        "interventions dans les écoles et une fête du sport inclusif.",
+        "Ouvrir 4 créneaux hebdomadaires ; 120 pratiquants dont 50 % de filles et 20 "
+        "personnes en situation de handicap.",
+        "Enfants et jeunes du Prépaou et des Quatre-Vents", 120, ("prepaou",),
+        flags=("gap",)),
+    Dossier(
+        "ateliers-maille", "reviewed", 4500, None, 14.7, ("emploi", "acces_aux_droits"),
+        ("origine", "langue", "vulnerabilite_economique"),
+        "Français à visée professionnelle et droits face aux discriminations",
+        "Des cours de français à visée professionnelle pour des adultes primo-arrivants, "
+        "intégrant la connaissance du droit du travail et des recours contre les "
+        "discriminations.",
+        "Former 45 adultes ; 20 accès à l'emploi ou à la formation.",
+        "Adultes primo-arrivants de La Maille", 45, ("maille",),
+        flags=("resubmitted",),
+        note="Merci de préciser le nombre d'heures de formation par stagiaire."),
+    Dossier(
+        "fos-diversite", "in_review", 7000, None, 12.2, ("emploi",),
+        ("origine", "sexe", "lieu_residence"),
+        "Accès des jeunes des quartiers aux emplois de la zone industrialo-portuaire",
+        "Un partenariat avec les entreprises de la zone industrialo-portuaire de Fos pour "
+        "ouvrir l'alternance aux jeunes des quartiers d'Istres, de Miramas et de "
+        "Port-Saint-Louis : visites, job dating, accompagnement des tuteurs.",
+        "20 entreprises partenaires ; 60 jeunes ; 25 contrats d'alternance.",
+        "Jeunes de 16 à 25 ans des QPV de l'ouest de l'étang de Berre", 60,
+        ("fos", "maille", "prepaou")),
+    Dossier(
+        "delta-solidarites", "submitted", 3000, None, None,
+        ("acces_aux_droits", "services_publics"),
+        ("vulnerabilite_economique", "langue", "origine"),
+        "Écrivain public et médiation administrative à Port-Saint-Louis-du-Rhône",
+        "Une permanence d'écrivain public et de médiation avec les administrations, pour "
+        "les habitants qui renoncent à leurs droits faute de maîtriser l'écrit ou le "
+        "français.",
+        "Tenir 80 permanences ; accompagner 300 démarches.",
+        "Habitants de Port-Saint-Louis-du-Rhône", 300, ("psl",)),
+    Dossier(
+        "voyageurs-citoyens", "eligible", 5000, None, None,
+        ("education", "acces_aux_droits"), ("origine", "lieu_residence"),
+        "Scolarisation et accès aux droits des enfants du voyage",
+        "Une médiation entre les familles des aires d'accueil d'Istres et de Miramas et "
+        "les écoles, pour prévenir les refus d'inscription et l'absentéisme, et un "
+        "accompagnement aux démarches de domiciliation.",
+        "Scolariser 40 enfants ; accompagner 25 familles ; former les directeurs d'école.",
+        "Familles de gens du voyage et équipes éducatives", 65, ("istres", "maille")),
+    Dossier(
+        "canto-citoyen", "in_progress", 6000, 6000, 16.3, ("citoyennete", "education"),
+        ("origine", "religion", "lieu_residence"),
+        "Conseil des jeunes de Canto-Perdrix : enquêter sur les discriminations vécues",
+        "Un groupe de jeunes mène une enquête auprès des habitants sur les discriminations "
+        "vécues, avec l'appui d'une sociologue, et en présente les résultats aux élus et "
+        "aux services de la Ville de Martigues.",
+        "Former 15 jeunes enquêteurs ; 200 entretiens ; une restitution publique.",
+        "Jeunes de 15 à 25 ans de Canto-Perdrix", 215, ("canto",)),
+    Dossier(
+        "marins-du-lien", "rejected", 5000, None, 7.9, ("loisirs",), ("origine",),
+        "Sorties en mer pour les familles de Notre-Dame-des-Marins",
+        "Des sorties en mer et des pique-niques pour les familles du quartier pendant "
+        "l'été.",
+        "Organiser 10 sorties pour 100 familles.",
+        "Familles de Notre-Dame-des-Marins", 100, ("ndm",)),
+    Dossier(
+        "aigues-douces", "draft", 3500, None, None, ("emploi", "citoyennete"),
+        ("origine", "lieu_residence"),
+        "Rencontres employeurs – habitants aux Aigues Douces",
+        "Des petits-déjeuners mensuels entre employeurs du territoire et habitants des "
+        "Aigues Douces pour lever les préjugés liés au quartier.",
+        "Organiser 8 rencontres ; 20 employeurs ; 80 habitants.",
+        "Habitants des Aigues Douces en recherche d'emploi", 80, ("port_de_bouc",)),
+    Dossier(
+        "sud-mentorat", "draft", None, None, None, ("education", "emploi"),
+        ("origine", "lieu_residence"),
+        "Prépa concours de la fonction publique territoriale pour les jeunes des QPV",
+        "Une préparation aux concours de catégorie B et C de la fonction publique "
+        "territoriale, avec des agents de la Métropole comme tuteurs.",
+        "", "", 0, ("marseille",), flags=("partial",)),
+    Dossier(
+        "delta-solidarites", "ineligible", 2500, None, None, ("acces_aux_droits",),
+        ("vulnerabilite_economique", "langue"),
+        "Permanence d'accès aux droits à Salin-de-Giraud",
+        "Une permanence hebdomadaire d'accès aux droits au hameau de Salin-de-Giraud.",
+        "Tenir 40 permanences ; 150 personnes accompagnées.",
+        "Habitants de Salin-de-Giraud", 150, ("Arles — Salin-de-Giraud",),
+        note="L'action se déroule à Salin-de-Giraud, sur la commune d'Arles, qui "
+             "n'appartient pas à la Métropole Aix-Marseille-Provence."),
+]
+
+REVIEW_COMMENTS = {
+    "high": [
+        "Projet solide, bien ancré dans le quartier et porté par une équipe expérimentée.",
+        "Partenariats concrets et indicateurs d'évaluation précis : à soutenir.",
+        "Action pertinente au regard des axes du plan ; budget cohérent.",
+    ],
+    "mid": [
+        "Intérêt réel, mais les partenariats restent à formaliser.",
+        "Bon diagnostic ; les modalités d'évaluation sont trop générales.",
+        "Projet pertinent, calendrier ambitieux au regard des moyens humains.",
+    ],
+    "low": [
+        "Le lien avec la lutte contre les discriminations est peu explicite.",
+        "Action d'animation générale sans objectif mesurable sur les discriminations.",
+        "Budget peu détaillé et public cible mal défini.",
+    ],
+}
+
+# States whose grant was decided at the first session (the others at the second).
+FIRST_SESSION = {"in_progress", "report_submitted", "report_approved", "closed", "cancelled"}
+PAST_PROJECT = {"report_submitted", "report_approved", "closed"}
+
+
+# -- identifiers -------------------------------------------------------------------
+
+def make_siret(rng: random.Random, taken: set[str]) -> str:
+    """A SIRET that passes the Luhn checks of the SIREN and of the whole number."""
+    while True:
+        body = rng.choice("34578") + "".join(rng.choice("0123456789") for _ in range(7))
+        siren = body + luhn.calc_check_digit(body)
+        nic = f"000{rng.randint(1, 4)}"
+        siret = siren + nic + luhn.calc_check_digit(siren + nic)
+        if stdnum_siret.is_valid(siret) and siret not in taken and siren != "356000000":
+            taken.add(siret)
+            return siret
+
+
+def make_rna(rng: random.Random, postcode: str) -> str:
+    return f"W{postcode[:2]}{rng.randint(1_000_000, 3_999_999):07d}"
+
+
+def rib_key(bank: str, branch: str, account: str) -> str:
+    return f"{97 - (89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97:02d}"
+
+
+def make_iban(rng: random.Random) -> tuple[str, str]:
+    """A French IBAN (RIB key and mod-97 check digits computed) and its bank's BIC."""
+    bank, bic = rng.choice(BANKS)
+    branch = f"{rng.randint(0, 99_999):05d}"
+    account = f"{rng.randint(0, 10**11 - 1):011d}"
+    bban = bank + branch + account + rib_key(bank, branch, account)
+    iban = "FR" + stdnum_iban.calc_check_digits("FR00" + bban) + bban
+    assert stdnum_iban.is_valid(iban), iban
+    return iban, bic
+
+
+def ascii_slug(text: str, sep: str = ".") -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c if c.isalnum() else sep for c in plain.lower()).strip(sep)
+
+
+# -- money -------------------------------------------------------------------------
+
+def _euros(amount: int | None) -> int:
+    return (amount or 0) * 100
+
+
+def _split(rng: random.Random, total: int, lines: list[str], weights: list[float]
+           ) -> dict[str, int]:
+    """Split ``total`` cents over lines, in whole euros, the last taking the rest."""
+    out: dict[str, int] = {}
+    left, weight_left = total, sum(weights)
+    for line, weight in zip(lines[:-1], weights[:-1], strict=True):
+        share = left * weight / weight_left * rng.uniform(0.85, 1.15)
+        out[line] = min(left, int(share) // 100 * 100)
+        left, weight_left = left - out[line], weight_left - weight
+    out[lines[-1]] = left
+    return {k: v for k, v in out.items() if v}
+
+
+def provisional_budget(rng: random.Random, requested: int) -> dict[str, dict[str, int]]:
+    """A balanced CERFA 12156 budget where the request is 35-75 % of the total cost."""
+    total = -(-int(requested / rng.uniform(0.35, 0.75)) // 10_000) * 10_000
+    volunteering = int(total * rng.uniform(0.04, 0.1)) // 100 * 100
+    charges = _split(rng, total - volunteering, ["60", "61", "62", "64"],
+                     [0.08, 0.07, 0.25, 0.6])
+    public = ["74_state", "74_commune", "74_department", "74_social", "74_region"]
+    cofunders = [*rng.sample(public, 2), "75"]
+    products = _split(rng, total - requested - volunteering, cofunders, [0.45, 0.35, 0.2])
+    products["74_epci"] = requested
+    if volunteering:
+        charges["86"] = products["87"] = volunteering
+    return {"charges": charges, "products": products}
+
+
+def realised_budget(app: Application, factor: float, epci: int) -> dict[str, dict[str, int]]:
+    """The provisional charges scaled by ``factor``, balanced by products: the Métropole
+    line holds ``epci``, volunteering stays equal to its charge when it fits, and the
+    other co-funders share the rest in their planned proportions."""
+    planned = app.budget()
+    charges = {k: int(v * factor) // 100 * 100 for k, v in planned["charges"].items()}
+    rest = sum(charges.values()) - epci
+    products = {"74_epci": epci}
+    if charges.get("86", 0) <= rest:
+        products["87"] = charges.get("86", 0)
+        rest -= products["87"]
+    others = {k: v for k, v in planned["products"].items() if k not in products}
+    weight, lines = sum(others.values()), list(others)
+    for line in lines[:-1]:
+        products[line] = rest * others[line] // weight // 100 * 100
+    products[lines[-1]] = rest - sum(products.get(k, 0) for k in lines[:-1])
+    return {"charges": charges, "products": {k: v for k, v in products.items() if v}}
+
+
+# -- the loader --------------------------------------------------------------------
+
+@dataclass
+class Calendar:
+    """The call's dates, relative to today in Paris (the call is open now)."""
+
+    today: date
+
+    @property
+    def opens_on(self) -> date:
+        return self.today - timedelta(days=70)
+
+    @property
+    def closes_on(self) -> date:
+        return self.today + timedelta(days=24)
+
+    def decided_on(self, first: bool) -> date:
+        return self.opens_on + timedelta(days=28 if first else 56)
+
+    @staticmethod
+    def at(day: date, hour: int) -> datetime:
+        return datetime.combine(day, time(hour), tzinfo=PARIS)
+
+
+@dataclass
+class Loader:
+    rng: random.Random
+    calendar: Calendar
+    staff: dict[str, list[User]] = field(default_factory=dict)
+    members: dict[str, User] = field(default_factory=dict)
+    orgs: dict[str, Organisation] = field(default_factory=dict)
+    call: Call | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def next(self, name: str, start: int = 1) -> int:
+        self.counters[name] = self.counters.get(name, start - 1) + 1
+        return self.counters[name]
+
+    # -- people and organisations ----------------------------------------------------
+    def create_staff(self) -> None:
+        for role, email, name in STAFF:
+            user = accounts.create_user(email, DEMO_PASSWORD, [role], name)
+            self.staff.setdefault(role, []).append(user)
+        db.session.commit()
+
+    def person(self) -> tuple[str, str]:
+        return self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+
+    def create_organisations(self) -> None:
+        taken: set[str] = set()
+        for org in ORGS:
+            first, last = FEATURED_PEOPLE if org.key == FEATURED_ORG else self.person()
+            email = f"{ascii_slug(first)}.{ascii_slug(last)}@{org.key}.example.org"
+            user = accounts.create_user(email, DEMO_PASSWORD, ["applicant"],
+                                        f"{first} {last}")
+            self.members[org.key] = user
+            self.orgs[org.key] = organisations.create_organisation(
+                user, self.organisation_data(org, taken))
+
+    def organisation_data(self, org: Org, taken: set[str]) -> dict:
+        place = PLACES[org.place]
+        iban, bic = make_iban(self.rng)
+        first, last = self.person()
+        return {
+            "name": org.name, "siret": make_siret(self.rng, taken),
+            "rna": make_rna(self.rng, place.postcode) if org.association else "",
+            "address": org.street, "postcode": place.postcode, "city": place.commune,
+            "legal_representative": f"{first} {last}",
+            "email": f"contact@{org.key}.example.org",
+            "phone": f"04 {self.rng.randint(42, 91)} {self.rng.randint(10, 99)} "
+                     f"{self.rng.randint(10, 99)} {self.rng.randint(10, 99)}",
+            "iban": iban, "bic": bic,
+        }
+
+    # -- fund and calls ------------------------------------------------------------
+    def create_calls(self) -> None:
+        fund = calls.create_fund(FUND)
+        calls.create_call(self.history_call_data(fund))
+        self.call = calls.create_call(self.current_call_data(fund))
+        calls.set_jury(self.call, [u.id for u in self.staff["juror"]])
+
+    def history_call_data(self, fund: Fund) -> dict:
+        year = FISCAL_YEAR - 1
+        return {
+            "fund_id": fund.id, "fiscal_year": year, "budget_cents": 60_000_00,
+            "title": f"Appel à projets {year} — Fonds d'initiative du PMLCD",
+            "description": "Première année du fonds (60 000 €). Les dossiers de cet appel "
+                           "ont été instruits hors plateforme, par messagerie et tableur.",
+            "opens_at": Calendar.at(date(year, 3, 3), 9),
+            "closes_at": Calendar.at(date(year, 5, 30), 12),
+            "rules": self.rules(), "grid": GRID, "scale": 20, "min_total": Decimal(10),
+            "min_reviews": 2, "overflow": "partial",
+        }
+
+    def current_call_data(self, fund: Fund) -> dict:
+        return {
+            "fund_id": fund.id, "fiscal_year": FISCAL_YEAR, "budget_cents": BUDGET_CENTS,
+            "title": f"Appel à projets {FISCAL_YEAR} — Fonds d'initiative du PMLCD",
+            "description": CALL_DESCRIPTION,
+            "opens_at": Calendar.at(self.calendar.opens_on, 9),
+            "closes_at": Calendar.at(self.calendar.closes_on, 12),
+            "envelopes": [{"key": key, "label": label, "budget_cents": _euros(amount)}
+                          for key, (label, amount) in TERRITORIES.items()],
+            "rules": self.rules(), "grid": GRID, "scale": 20, "min_total": Decimal(10),
+            "min_reviews": 2, "overflow": "partial", "partial_min_share": Decimal("0.5"),
+        }
+
+    @staticmethod
+    def rules() -> dict:
+        return {"min_request_cents": 1_000_00, "max_request_cents": 15_000_00,
+                "max_share_of_cost": Decimal("0.8")}
+
+    # -- applications --------------------------------------------------------------
+    def create_application(self, dossier: Dossier) -> Application:
+        places = [PLACES.get(p) for p in dossier.places]
+        org_place = PLACES[next(o.place for o in ORGS if o.key == dossier.org)]
+        data = {
+            "call_id": self.call.id, "organisation_id": self.orgs[dossier.org].id,
+            "title": dossier.title, "summary": dossier.summary,
+            "objectives": dossier.objectives, "target_public": dossier.public,
+            "domains": list(dossier.domains), "grounds": list(dossier.grounds),
+            "territories": [p.label if p else raw for p, raw in zip(places, dossier.places,
+                                                                     strict=True)],
+            "envelope": (places[0] or org_place).territory,
+            "beneficiaries": dossier.beneficiaries,
+        }
+        if "partial" not in dossier.flags:
+            data.update(self.schedule(dossier))
+            data["requested_cents"] = _euros(dossier.requested)
+            data["budget"] = provisional_budget(self.rng, _euros(dossier.requested))
+        return applications.create(self.members[dossier.org], data)
+
+    def schedule(self, dossier: Dossier) -> dict[str, date]:
+        today = self.calendar.today
+        if dossier.state in FIRST_SESSION:
+            starts = self.calendar.decided_on(True) + timedelta(days=3)
+            ends = today - timedelta(days=10) if dossier.state in PAST_PROJECT \
+                else today + timedelta(days=150)
+        else:
+            starts = today + timedelta(days=self.rng.randint(30, 75))
+            ends = starts + timedelta(days=self.rng.randint(120, 300))
+        return {"starts_on": starts, "ends_on": ends}
+
+    # -- actors --------------------------------------------------------------------
+    def instructor(self, app: Application) -> User:
+        west = app.envelope is not None and app.envelope.key in WEST
+        return self.staff["instructor"][1 if west else 0]
+
+    def actor(self, role: str, app: Application, dossier: Dossier) -> User:
+        if role == "applicant":
+            return self.members[dossier.org]
+        if role == "instructor":
+            return self.instructor(app)
+        return self.staff["finance"][0 if app.id % 2 else 1]
+
+
+# -- the paths ---------------------------------------------------------------------
+
+def path_for(dossier: Dossier) -> list[str]:
+    """The triggers (and ``@`` steps: reviews, later payments) that lead to the state."""
+    flags = dossier.flags
+    completion = ["request_completion", "@complete", "resubmit"] if "resubmitted" in flags \
+        else []
+    eligible = ["submit", *completion, "declare_eligible"]
+    review = [*eligible, "open_review", "@reviews"]
+    reviewed = [*review, "close_review"]
+    proposed = [*reviewed, *(["waitlist", "promote"] if "promoted" in flags else ["propose"])]
+    granted = [*proposed, "grant"]
+    paid = [*granted, *([] if "no_convention" in flags else ["sign_convention"]), "pay"]
+    reported = [*paid, "submit_report"]
+    approved = [*reported, "approve_report"]
+    return {
+        "draft": [], "submitted": ["submit"],
+        "incomplete": ["submit", "request_completion"],
+        "ineligible": ["submit", "declare_ineligible"],
+        "eligible": eligible, "in_review": review, "reviewed": reviewed,
+        "proposed": proposed, "waitlisted": [*reviewed, "waitlist"],
+        "rejected": [*reviewed, "reject"], "granted": granted,
+        "contracted": [*granted, "sign_convention"],
+        "in_progress": [*paid, *(["submit_report", "request_report_changes"]
+                                 if "report_changes" in flags else [])],
+        "report_submitted": reported, "report_approved": approved,
+        "closed": [*approved, *([] if "repayment" in flags else ["@balance"]), "close"],
+        "withdrawn": [*(review if "from_review" in flags else ["submit"]), "withdraw"],
+        "cancelled": [*paid, "cancel"],
+    }[dossier.state]
+
+
+class Driver:
+    """Drives one application along its path through the workflow service."""
+
+    def __init__(self, loader: Loader, dossier: Dossier, app: Application) -> None:
+        self.loader, self.dossier, self.app = loader, dossier, app
+        self.rng, self.calendar = loader.rng, loader.calendar
+        self.first_session = dossier.state in FIRST_SESSION
+
+    def run(self) -> Application:
+        for step in path_for(self.dossier):
+            if step.startswith("@"):
+                getattr(self, f"step_{step[1:]}")()
+            else:
+                self.fire(step)
+        assert self.app.state == self.dossier.state, (self.app, self.dossier.state)
+        return self.app
+
+    def fire(self, trigger: str) -> None:
+        spec = next(s for s in get_workflow().specs if s.trigger == trigger)
+        actor = self.loader.actor(spec.roles[0], self.app, self.dossier)
+        data = getattr(self, f"data_{trigger}", dict)()
+        self.app = workflow.fire(self.app, trigger, actor, data)
+
+    # -- @ steps -------------------------------------------------------------------
+    def step_complete(self) -> None:
+        applications.update(self.loader.members[self.dossier.org], self.app.id, {
+            "objectives": self.dossier.objectives + " Pièces complémentaires jointes : "
+                          "lettres d'engagement des partenaires et calendrier détaillé."})
+
+    def step_reviews(self) -> None:
+        jurors = self.loader.staff["juror"]
+        for index, part in enumerate(self.dossier.jury):
+            if part == "C":
+                reviews.save_review(jurors[index], self.app, {
+                    "conflict": True, "comment": "Je siège au conseil d'administration "
+                                                 "d'une structure partenaire du projet."})
+            elif part in "SD":
+                reviews.save_review(jurors[index], self.app, self.review_data(index, part))
+
+    def review_data(self, juror: int, part: str) -> dict:
+        target = (self.dossier.score or 12) + JUROR_BIAS[juror]
+        scores = {}
+        for criterion in GRID:
+            high = criterion["max"]
+            raw = self.rng.gauss(target / 20 * high, 0.1 * high)
+            scores[criterion["key"]] = Decimal(str(min(max(round(raw * 2) / 2, 0), high)))
+        band = "high" if target >= 14 else "mid" if target >= 10 else "low"
+        return {"scores": scores, "comment": self.rng.choice(REVIEW_COMMENTS[band]),
+                "submit": part == "S"}
+
+    def step_balance(self) -> None:
+        app = self.app
+        self.app = workflow.record_payment(app, self.loader.staff["finance"][0], {
+            "kind": "balance", "amount_cents": app.granted_cents - app.paid_cents,
+            "paid_on": (self.calendar.today - timedelta(days=3)).isoformat(),
+            "mandate": self.mandate()})
+
+    # -- trigger data --------------------------------------------------------------
+    def mandate(self) -> str:
+        return f"MDT-{FISCAL_YEAR}-{self.loader.next('mandate', 4817):05d}"
+
+    def data_request_completion(self) -> dict:
+        return {"comment": self.dossier.note}
+
+    def data_resubmit(self) -> dict:
+        return {"comment": "Dossier complété comme demandé."}
+
+    def data_declare_ineligible(self) -> dict:
+        return {"comment": self.dossier.note}
+
+    def data_declare_eligible(self) -> dict:
+        return {"comment": "Dossier complet et recevable."}
+
+    def data_close_review(self) -> dict:
+        if "-" in self.dossier.jury or "D" in self.dossier.jury:
+            return {"force": True, "comment": self.dossier.note}
+        return {}
+
+    def data_propose(self) -> dict:
+        return {"amount_cents": _euros(self.dossier.amount),
+                "comment": "Proposé au financement par le jury."}
+
+    def data_waitlist(self) -> dict:
+        return {"comment": self.dossier.note}
+
+    def data_promote(self) -> dict:
+        amount = _euros(self.dossier.amount)
+        return {"amount_cents": amount,
+                "comment": "Reliquat suffisant sur l'enveloppe après arbitrage du comité "
+                           f"de pilotage : montant proposé {format_eur(amount)}."}
+
+    def data_reject(self) -> dict:
+        score = scoring.aggregate(self.app)
+        shown = f"{score:.1f}".replace(".", ",") if score is not None else "—"
+        return {"comment": f"Note moyenne du jury : {shown}/20, inférieure au seuil de "
+                           "10/20 fixé par le règlement de l'appel."}
+
+    def data_grant(self) -> dict:
+        first = self.first_session
+        return {"amount_cents": self.app.proposed_cents, "decision": {
+            "body": "Bureau de la Métropole Aix-Marseille-Provence",
+            "reference": f"CSOC {'004-3127' if first else '009-3388'}/"
+                         f"{FISCAL_YEAR % 100}/BM",
+            "date": self.calendar.decided_on(first).isoformat()}}
+
+    def data_sign_convention(self) -> dict:
+        signed = self.calendar.decided_on(self.first_session) + timedelta(days=7)
+        return {"convention": {
+            "reference": f"PMLCD-{FISCAL_YEAR}-{self.loader.next('convention'):03d}",
+            "signed_on": signed.isoformat(),
+            "schedule": [{"kind": "advance", "share": str(ADVANCE_SHARE)},
+                         {"kind": "balance", "share": str(1 - ADVANCE_SHARE)}]}}
+
+    def advance_cents(self) -> int:
+        return int(self.app.granted_cents * ADVANCE_SHARE)
+
+    def data_pay(self) -> dict:
+        paid_on = self.calendar.decided_on(self.first_session) + timedelta(days=15)
+        return {"kind": "advance", "amount_cents": self.advance_cents(),
+                "paid_on": paid_on.isoformat(), "mandate": self.mandate()}
+
+    def data_submit_report(self) -> dict:
+        flags, granted = self.dossier.flags, self.app.granted_cents
+        factor = 0.78 if "gap" in flags else 0.82 if "repayment" in flags \
+            else self.rng.uniform(0.93, 1.04)
+        epci = self.advance_cents() - self.repayment_cents() if "repayment" in flags \
+            else granted
+        data = {"realised": realised_budget(self.app, factor, epci),
+                "beneficiaries_reached": int(self.dossier.beneficiaries * min(factor, 1.0)),
+                "narrative": self.narrative()}
+        if abs(1 - factor) > 0.15:
+            data["gap_explanation"] = self.gap_explanation()
+        return data
+
+    def narrative(self) -> str:
+        return (f"Action menée conformément au projet « {self.dossier.title} ». "
+                f"{self.dossier.objectives} Bilan qualitatif et feuilles d'émargement "
+                "joints ; restitution faite aux partenaires et au Conseil de Territoire.")
+
+    def gap_explanation(self) -> str:
+        if "repayment" in self.dossier.flags:
+            return ("Trois médiations sur dix n'ont pas pu être menées (départ d'un "
+                    "médiateur) : les dépenses réalisées sont inférieures au prévisionnel "
+                    "et la part non utilisée de l'avance sera reversée.")
+        return ("Le gymnase a été fermé six semaines pour travaux : deux créneaux ont été "
+                "annulés et les vacations d'éducateurs réduites d'autant.")
+
+    def data_request_report_changes(self) -> dict:
+        return {"comment": self.dossier.note}
+
+    def data_approve_report(self) -> dict:
+        return {"comment": "Compte rendu financier conforme ; actions réalisées."}
+
+    def repayment_cents(self) -> int:
+        return 400_00
+
+    def data_close(self) -> dict:
+        if "repayment" not in self.dossier.flags:
+            return {"comment": "Subvention soldée."}
+        return {"comment": "Clôture avec titre de reversement.", "repayment": {
+            "amount_cents": self.repayment_cents(),
+            "claimed_on": (self.calendar.today - timedelta(days=2)).isoformat(),
+            "reference": f"TR-{FISCAL_YEAR}-0{self.rng.randint(100, 999)}",
+            "reason": "Actions non réalisées : part de l'avance non utilisée."}}
+
+    def data_withdraw(self) -> dict:
+        return {"comment": self.dossier.note}
+
+    def data_cancel(self) -> dict:
+        return {"comment": self.dossier.note}
+
+
+# -- entry points ------------------------------------------------------------------
+
+def empty_database() -> None:
+    """Delete every row, children before parents (SQL DELETE: the audit trail refuses
+    ORM deletes by design)."""
+    db.session.rollback()
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+def _check_not_loaded() -> None:
+    if accounts.find_by_email(STAFF[0][1]) is not None:
+        raise click.ClickException(
+            "La démonstration est déjà chargée : relancez avec --reset pour la recharger.")
+
+
+def _logins(loader: Loader) -> list[Login]:
+    staff = [(role, email, DEMO_PASSWORD) for role, email, _ in STAFF]
+    incomplete = next(d.org for d in DOSSIERS if d.state == "incomplete"
+                      and d.org != FEATURED_ORG)
+    applicants = [("applicant", loader.members[key].email, DEMO_PASSWORD)
+                  for key in (FEATURED_ORG, incomplete)]
+    return [*staff, *applicants]
+
+
+def load_demo(reset: bool = True) -> list[Login]:
+    """Load the demo (after emptying the database if ``reset``); return the logins
+    as (role, email, password)."""
+    if reset:
+        empty_database()
+    else:
+        _check_not_loaded()
+    loader = Loader(rng=random.Random(SEED), calendar=Calendar(to_paris(now()).date()))
+    loader.create_staff()
+    loader.create_organisations()
+    loader.create_calls()
+    for dossier in DOSSIERS:
+        Driver(loader, dossier, loader.create_application(dossier)).run()
+    db.session.commit()
+    return _logins(loader)
+
+
+def demo_call() -> Call | None:
+    """The demo's current call (for tests and scripts)."""
+    return db.session.scalar(select(Call).where(Call.fiscal_year == FISCAL_YEAR)
+                             .order_by(Call.id.desc()))

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 import click
+from flask import current_app
 from sqlalchemy import select
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -34,6 +37,7 @@ from aap.timeutil import PARIS, now, to_paris
 from workflows import get_workflow
 
 DEMO_PASSWORD = "Demo-AAP-2026"
+DEMO_HASH_METHOD = "pbkdf2:sha256:20000"
 SEED = 2026
 FISCAL_YEAR = 2026
 BUDGET_CENTS = 100_000_00
@@ -111,16 +115,17 @@ PLACES: dict[str, Place] = {
 }
 
 STAFF: list[tuple[str, str, str]] = [
-    ("admin", "administration@ampmetropole.example.org", "Thomas Ferrand"),
-    ("instructor", "sophie.marchetti@ampmetropole.example.org", "Sophie Marchetti"),
-    ("instructor", "karim.belkacem@ampmetropole.example.org", "Karim Belkacem"),
-    ("finance", "nathalie.roux@ampmetropole.example.org", "Nathalie Roux"),
-    ("finance", "julien.esposito@ampmetropole.example.org", "Julien Esposito"),
-    ("juror", "fatima.zerrouki@defenseurdesdroits.example.org", "Fatima Zerrouki"),
-    ("juror", "pa.giraud@bouches-du-rhone.gouv.example.org", "Pierre-Antoine Giraud"),
-    ("juror", "aicha.mansouri@conseil-citoyen-13.example.org", "Aïcha Mansouri"),
-    ("juror", "lucie.bernard@caf13.example.org", "Lucie Bernard"),
-    ("juror", "olivier.santini@ampmetropole.example.org", "Olivier Santini"),
+    ("admin", "administration@metropole.example.org", "Thomas Ferrand"),
+    ("instructor", "sophie.marchetti@metropole.example.org", "Sophie Marchetti"),
+    ("instructor", "karim.belkacem@metropole.example.org", "Karim Belkacem"),
+    ("finance", "nathalie.roux@metropole.example.org", "Nathalie Roux"),
+    ("finance", "julien.esposito@metropole.example.org", "Julien Esposito"),
+    # The jury: Défenseur des droits, préfecture, conseil citoyen, CAF, Métropole.
+    ("juror", "f.zerrouki@defenseur.example.org", "Fatima Zerrouki"),
+    ("juror", "pa.giraud@prefecture13.example.org", "Pierre-Antoine Giraud"),
+    ("juror", "a.mansouri@conseil-citoyen.example.org", "Aïcha Mansouri"),
+    ("juror", "l.bernard@caf13.example.org", "Lucie Bernard"),
+    ("juror", "o.santini@metropole.example.org", "Olivier Santini"),
 ]
 # The second instructor follows the territories of the Pays d'Aix and the west.
 WEST = {"pays_aix", "istres_ouest_provence", "pays_martigues"}
@@ -860,22 +865,35 @@ def realised_budget(app: Application, factor: float, epci: int) -> dict[str, dic
 
 # -- the loader --------------------------------------------------------------------
 
+def business_day(day: date) -> date:
+    """The day itself, or the Friday before when it falls on a weekend."""
+    return day - timedelta(days=max(day.weekday() - 4, 0))
+
+
 @dataclass
 class Calendar:
-    """The call's dates, relative to today in Paris (the call is open now)."""
+    """The call's dates, relative to today in Paris (the call is open now): it opened ten
+    weeks ago on a Monday and closes in three to four weeks on a Friday at noon. The
+    Bureau de la Métropole (a Thursday) decided twice on the jury's proposals."""
 
     today: date
 
     @property
     def opens_on(self) -> date:
-        return self.today - timedelta(days=70)
+        day = self.today - timedelta(days=70)
+        return day - timedelta(days=day.weekday())
 
     @property
     def closes_on(self) -> date:
-        return self.today + timedelta(days=24)
+        day = self.today + timedelta(days=21)
+        return day + timedelta(days=(4 - day.weekday()) % 7)
 
     def decided_on(self, first: bool) -> date:
-        return self.opens_on + timedelta(days=28 if first else 56)
+        """A Thursday: four, then eight weeks after the opening."""
+        return self.opens_on + timedelta(days=(28 if first else 56) + 3)
+
+    def ago(self, days: int) -> date:
+        return business_day(self.today - timedelta(days=days))
 
     @staticmethod
     def at(day: date, hour: int) -> datetime:
@@ -910,7 +928,7 @@ class Loader:
         taken: set[str] = set()
         for org in ORGS:
             first, last = FEATURED_PEOPLE if org.key == FEATURED_ORG else self.person()
-            email = f"{ascii_slug(first)}.{ascii_slug(last)}@{org.key}.example.org"
+            email = f"{ascii_slug(first)[0]}.{ascii_slug(last)}@{org.key}.example.org"
             user = accounts.create_user(email, DEMO_PASSWORD, ["applicant"],
                                         f"{first} {last}")
             self.members[org.key] = user
@@ -927,10 +945,17 @@ class Loader:
             "address": org.street, "postcode": place.postcode, "city": place.commune,
             "legal_representative": f"{first} {last}",
             "email": f"contact@{org.key}.example.org",
-            "phone": f"04 {self.rng.randint(42, 91)} {self.rng.randint(10, 99)} "
-                     f"{self.rng.randint(10, 99)} {self.rng.randint(10, 99)}",
+            "phone": self.phone(place),
             "iban": iban, "bic": bic,
         }
+
+    def phone(self, place: Place) -> str:
+        """A landline with the area's prefix (04 91 Marseille, 04 90 Salon and Pertuis,
+        04 42 elsewhere around the étang de Berre, Aix and Aubagne)."""
+        area = "91" if place.commune == "Marseille" else \
+            "90" if place.postcode in {"13300", "13330", "84120"} else "42"
+        digits = " ".join(f"{self.rng.randint(0, 99):02d}" for _ in range(3))
+        return f"04 {area} {digits}"
 
     # -- fund and calls ------------------------------------------------------------
     def create_calls(self) -> None:
@@ -993,9 +1018,9 @@ class Loader:
     def schedule(self, dossier: Dossier) -> dict[str, date]:
         today = self.calendar.today
         if dossier.state in FIRST_SESSION:
-            starts = self.calendar.decided_on(True) + timedelta(days=3)
-            ends = today - timedelta(days=10) if dossier.state in PAST_PROJECT \
-                else today + timedelta(days=150)
+            starts = self.calendar.decided_on(True) + timedelta(days=4)
+            ends = self.calendar.ago(10) if dossier.state in PAST_PROJECT \
+                else business_day(today + timedelta(days=150))
         else:
             starts = today + timedelta(days=self.rng.randint(30, 75))
             ends = starts + timedelta(days=self.rng.randint(120, 300))
@@ -1100,7 +1125,7 @@ class Driver:
         app = self.app
         self.app = workflow.record_payment(app, self.loader.staff["finance"][0], {
             "kind": "balance", "amount_cents": app.granted_cents - app.paid_cents,
-            "paid_on": (self.calendar.today - timedelta(days=3)).isoformat(),
+            "paid_on": self.calendar.ago(3).isoformat(),
             "mandate": self.mandate()})
 
     # -- trigger data --------------------------------------------------------------
@@ -1163,7 +1188,7 @@ class Driver:
         return int(self.app.granted_cents * ADVANCE_SHARE)
 
     def data_pay(self) -> dict:
-        paid_on = self.calendar.decided_on(self.first_session) + timedelta(days=15)
+        paid_on = self.calendar.decided_on(self.first_session) + timedelta(days=15)  # Fri
         return {"kind": "advance", "amount_cents": self.advance_cents(),
                 "paid_on": paid_on.isoformat(), "mandate": self.mandate()}
 
@@ -1207,7 +1232,7 @@ class Driver:
             return {"comment": "Subvention soldée."}
         return {"comment": "Clôture avec titre de reversement.", "repayment": {
             "amount_cents": self.repayment_cents(),
-            "claimed_on": (self.calendar.today - timedelta(days=2)).isoformat(),
+            "claimed_on": self.calendar.ago(2).isoformat(),
             "reference": f"TR-{FISCAL_YEAR}-0{self.rng.randint(100, 999)}",
             "reason": "Actions non réalisées : part de l'avance non utilisée."}}
 
@@ -1244,6 +1269,23 @@ def _logins(loader: Loader) -> list[Login]:
     return [*staff, *applicants]
 
 
+@contextmanager
+def _cheap_hashing() -> Iterator[None]:
+    """The demo password is printed for everyone, so a costly hash protects nothing
+    here, and scrypt (~0.2 s a hash) would take a third of the load for 49 accounts.
+    Passwords changed later are hashed with the configured method again."""
+    config = current_app.config
+    previous = config.get("PASSWORD_HASH_METHOD")
+    config["PASSWORD_HASH_METHOD"] = DEMO_HASH_METHOD
+    try:
+        yield
+    finally:
+        if previous is None:
+            config.pop("PASSWORD_HASH_METHOD")
+        else:
+            config["PASSWORD_HASH_METHOD"] = previous
+
+
 def load_demo(reset: bool = True) -> list[Login]:
     """Load the demo (after emptying the database if ``reset``); return the logins
     as (role, email, password)."""
@@ -1252,8 +1294,9 @@ def load_demo(reset: bool = True) -> list[Login]:
     else:
         _check_not_loaded()
     loader = Loader(rng=random.Random(SEED), calendar=Calendar(to_paris(now()).date()))
-    loader.create_staff()
-    loader.create_organisations()
+    with _cheap_hashing():
+        loader.create_staff()
+        loader.create_organisations()
     loader.create_calls()
     for dossier in DOSSIERS:
         Driver(loader, dossier, loader.create_application(dossier)).run()

@@ -28,28 +28,47 @@ def _database_url(tmp: Path) -> str:
     return normalise_database_url(url)
 
 
-def _fresh_postgres_schema(url: str) -> None:
+def _admin_engine(url: str):
     from sqlalchemy import create_engine
 
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _fresh_postgres_schema(url: str) -> tuple[str, str]:
+    """A schema of this run's own, so concurrent runs on one database never collide."""
+    schema = f"aap_test_{os.getpid()}"
+    engine = _admin_engine(url)
     with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    separator = "&" if "?" in url else "?"
+    return schema, f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+def _drop_postgres_schema(url: str, schema: str) -> None:
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def app():
     tmp = Path(tempfile.mkdtemp(prefix="aap-test-"))
-    url = _database_url(tmp)
-    if url.startswith("postgresql"):
-        _fresh_postgres_schema(url)
+    base_url = _database_url(tmp)
+    schema = None
+    url = base_url
+    if base_url.startswith("postgresql"):
+        schema, url = _fresh_postgres_schema(base_url)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp / "uploads"))
     with app.app_context():
         upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     yield app
     with app.app_context():
         _db.engine.dispose()
+    if schema:
+        _drop_postgres_schema(base_url, schema)
 
 
 @pytest.fixture

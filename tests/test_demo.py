@@ -1,0 +1,105 @@
+"""The demo (``aap demo``) loads a coherent world, through the services and the engine."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from click import ClickException
+from sqlalchemy import func, select
+from stdnum import iban
+from stdnum.fr import siret
+
+from aap.demo import DEMO_PASSWORD, demo_call, load_demo
+from aap.models import Application, Call, Decision, Organisation, Review, User
+from aap.models.accounts import ROLES
+from aap.services import accounts, audit, budget, scoring
+from aap.services.validation import submission_problems
+from aap.timeutil import now
+from workflows.application import STATES
+
+
+def _applications(db) -> list[Application]:
+    return list(db.session.scalars(select(Application).order_by(Application.id)))
+
+
+def _granted_cents(db, call: Call, envelope_id: int | None = None) -> int:
+    query = (select(func.coalesce(func.sum(Decision.amount_cents), 0))
+             .join(Application, Decision.application_id == Application.id)
+             .where(Application.call_id == call.id))
+    if envelope_id is not None:
+        query = query.where(Application.envelope_id == envelope_id)
+    return int(db.session.scalar(query))
+
+
+def _fingerprint(db) -> list[tuple]:
+    return [
+        (a.reference, a.state, a.title, a.requested_cents, a.granted_cents, a.paid_cents,
+         a.organisation.siret, a.organisation.iban, a.budget(),
+         sorted(str(r.total) for r in a.reviews))
+        for a in _applications(db)
+    ]
+
+
+def test_demo_covers_the_workflow_within_the_budget(db):
+    load_demo()
+
+    call = demo_call()
+    apps = _applications(db)
+    assert call is not None and call.is_open(now())
+    assert len(apps) >= 40
+    states = Counter(a.state for a in apps)
+    assert set(states) == {s["name"] for s in STATES}, states
+
+    assert call.budget_cents == 10_000_000
+    assert sum(e.budget_cents for e in call.envelopes) <= call.budget_cents
+    assert len(call.envelopes) == 6 and len(call.jury) == 5
+    assert _granted_cents(db, call) <= call.budget_cents
+    assert budget.available_cents(call) >= 0
+    for envelope in call.envelopes:
+        assert _granted_cents(db, call, envelope.id) <= envelope.budget_cents, envelope.key
+        assert budget.available_cents(call, envelope.id) >= 0, envelope.key
+
+    for app in apps:
+        assert audit.replay(audit.trail(app.id)) == app.state, app.reference
+        if app.state not in ("draft", "incomplete"):
+            assert submission_problems(app) == {}, app.reference
+
+
+def test_demo_identifiers_reviews_and_logins(db):
+    logins = load_demo()
+
+    organisations = list(db.session.scalars(select(Organisation)))
+    assert len(organisations) >= 36
+    assert all(siret.is_valid(o.siret) for o in organisations)
+    assert all(iban.is_valid(o.iban) and o.iban.startswith("FR") for o in organisations)
+    assert len({o.siret for o in organisations}) == len(organisations)
+
+    reviews = list(db.session.scalars(select(Review)))
+    assert any(r.conflict for r in reviews)
+    assert any(r.submitted for r in reviews) and any(not r.submitted for r in reviews)
+    reviewed = [a for a in _applications(db) if a.state == "rejected"]
+    assert all(scoring.aggregate(a) < demo_call().min_total for a in reviewed)
+
+    assert {role for role, _, _ in logins} == set(ROLES)
+    for role in ROLES:
+        email = next(e for r, e, _ in logins if r == role)
+        user = accounts.authenticate(email, DEMO_PASSWORD)
+        assert user is not None and user.has_role(role)
+    applicant = accounts.find_by_email(next(e for r, e, _ in logins if r == "applicant"))
+    organisation_id = applicant.memberships[0].organisation_id
+    own = {a.state for a in _applications(db) if a.organisation_id == organisation_id}
+    assert len(own) >= 3
+
+
+def test_demo_reloads_identically_and_refuses_to_load_twice(db):
+    load_demo()
+    first = _fingerprint(db)
+    users = db.session.scalar(select(func.count(User.id)))
+
+    load_demo(reset=True)
+    assert _fingerprint(db) == first
+    assert db.session.scalar(select(func.count(User.id))) == users
+
+    with pytest.raises(ClickException):
+        load_demo(reset=False)

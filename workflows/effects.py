@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aap.extensions import db
-from aap.models import Convention, Decision, Payment, Report, ReportLine, Repayment, Review
+from aap.models import Convention, Decision, Payment, Repayment, Report, ReportLine, Review
 from aap.services.references import next_reference
 from workflows.engine import Context
 

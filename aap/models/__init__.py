@@ -13,9 +13,9 @@ from aap.models.finance import (
     Convention,
     Decision,
     Payment,
+    Repayment,
     Report,
     ReportLine,
-    Repayment,
 )
 from aap.models.organisations import Organisation
 from aap.models.reviews import AllocationRow, AllocationRun, Review, ReviewScore

@@ -70,7 +70,8 @@ def _check_request(app: Application, problems: Problems) -> None:
         return
     if call.min_request_cents and requested < call.min_request_cents:
         _add(problems, "requested_cents",
-             f"Le montant demandé est inférieur au minimum de {format_eur(call.min_request_cents)}.")
+             "Le montant demandé est inférieur au minimum de "
+             f"{format_eur(call.min_request_cents)}.")
     if call.max_request_cents and requested > call.max_request_cents:
         _add(problems, "requested_cents",
              f"Le montant demandé dépasse le maximum de {format_eur(call.max_request_cents)}.")

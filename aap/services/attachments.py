@@ -1,0 +1,134 @@
+"""Attachments: type checked by content, size capped, stored outside the web root under
+random names, served only to those who may see the application."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from flask import current_app
+
+from aap.errors import Conflict, Forbidden, ValidationFailed
+from aap.extensions import db
+from aap.models import Application, Attachment, User
+from aap.models.accounts import Role
+from aap.services import audit, policies
+from aap.services.applications import get_visible
+from aap.vocabulary import ATTACHMENT_KINDS
+from workflows.application import EDITABLE_STATES
+
+ALLOWED_TYPES = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+CHUNK = 64 * 1024
+
+
+class TooLarge(ValidationFailed):
+    status, code = 413, "too_large"
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    stream: BinaryIO
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _read_capped(stream: BinaryIO, limit: int) -> bytes:
+    data = bytearray()
+    while chunk := stream.read(CHUNK):
+        data.extend(chunk)
+        if len(data) > limit:
+            raise TooLarge(f"Fichier trop volumineux : {limit // (1024 * 1024)} Mo au maximum.",
+                           fields={"file": ["Fichier trop volumineux."]})
+    return bytes(data)
+
+
+def detect_type(content: bytes) -> tuple[str, str]:
+    """The (extension, MIME type) recognised from the bytes, or ValidationFailed."""
+    kind = filetype.guess(content)
+    if kind is None or kind.extension not in ALLOWED_TYPES:
+        raise ValidationFailed(
+            "Type de fichier refusé : PDF, PNG, JPEG, ODT, ODS, DOCX ou XLSX uniquement.",
+            code="unsupported_type", fields={"file": ["Type de fichier refusé."]})
+    return kind.extension, ALLOWED_TYPES[kind.extension]
+
+
+def _clean_filename(name: str, extension: str) -> str:
+    base = Path(name or "piece").name.strip().replace("\x00", "")[:200] or "piece"
+    return base if base.lower().endswith(f".{extension}") else f"{base}.{extension}"
+
+
+def add_attachment(actor: User, application_id: int, kind: str, upload: Upload | None
+                   ) -> Attachment:
+    app = get_visible(actor, application_id)
+    if not policies.acts_as(actor, app, Role.APPLICANT):
+        raise Forbidden("Seuls les membres de l'organisation déposent des pièces.")
+    if app.state not in EDITABLE_STATES:
+        raise Conflict("Les pièces ne se modifient plus dans l'état actuel du dossier.")
+    if kind not in ATTACHMENT_KINDS:
+        raise ValidationFailed("Nature de pièce inconnue.", fields={"kind": ["Inconnue."]})
+    if upload is None:
+        raise ValidationFailed("Aucun fichier reçu.", fields={"file": ["Obligatoire."]})
+    content = _read_capped(upload.stream, current_app.config["MAX_UPLOAD_BYTES"])
+    if not content:
+        raise ValidationFailed("Le fichier est vide.", fields={"file": ["Fichier vide."]})
+    extension, mimetype = detect_type(content)
+    stored_name = f"{secrets.token_hex(16)}.{extension}"
+    (upload_dir() / stored_name).write_bytes(content)
+    attachment = Attachment(
+        application_id=app.id, kind=kind, filename=_clean_filename(upload.filename, extension),
+        stored_name=stored_name, content_type=mimetype, size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=actor.id)
+    db.session.add(attachment)
+    db.session.flush()
+    audit.record_action(app, actor, "upload", data={
+        "attachment_id": attachment.id, "kind": kind, "filename": attachment.filename})
+    db.session.commit()
+    return attachment
+
+
+def remove_attachment(actor: User, application_id: int, attachment_id: int) -> None:
+    app = get_visible(actor, application_id)
+    attachment = _attachment_of(app, attachment_id)
+    if not policies.acts_as(actor, app, Role.APPLICANT):
+        raise Forbidden("Seuls les membres de l'organisation retirent des pièces.")
+    if app.state not in EDITABLE_STATES:
+        raise Conflict("Les pièces ne se modifient plus dans l'état actuel du dossier.")
+    audit.record_action(app, actor, "remove_attachment", data={
+        "attachment_id": attachment.id, "filename": attachment.filename})
+    db.session.delete(attachment)
+    db.session.commit()
+    (upload_dir() / attachment.stored_name).unlink(missing_ok=True)
+
+
+def _attachment_of(app: Application, attachment_id: int) -> Attachment:
+    from aap.errors import NotFound
+
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.application_id != app.id:
+        raise NotFound("Pièce introuvable.")
+    return attachment
+
+
+def open_attachment(actor: User, application_id: int, attachment_id: int
+                    ) -> tuple[Attachment, Path]:
+    """The attachment and its file, after checking the caller may see the application."""
+    app = get_visible(actor, application_id)
+    attachment = _attachment_of(app, attachment_id)
+    return attachment, upload_dir() / attachment.stored_name

@@ -17,7 +17,7 @@ from aap.models.finance import (
     Report,
     ReportLine,
 )
-from aap.models.organisations import Organisation
+from aap.models.organisations import Invitation, Organisation
 from aap.models.reviews import AllocationRow, AllocationRun, Review, ReviewScore
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Convention",
     "Criterion",
     "Decision",
+    "Invitation",
     "Envelope",
     "Fund",
     "JuryMember",

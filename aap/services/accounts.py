@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from aap.errors import ValidationFailed
 from aap.extensions import db
-from aap.models import ApiToken, User
+from aap.models import ApiToken, PasswordResetToken, User
 from aap.models.accounts import ROLES, Role
+from aap.services import notifications
 from aap.timeutil import now
 
 MIN_PASSWORD_LENGTH = 10
@@ -80,19 +83,65 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User, ttl) -> str:
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, digest=_digest(token), expires_at=now() + ttl))
+    db.session.add(ApiToken(user_id=user.id, digest=digest(token), expires_at=now() + ttl))
     db.session.commit()
     return token
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
     if row is None or row.revoked or row.expires_at <= now() or not row.user.active:
         return None
     return row.user
+
+
+RESET_TTL = timedelta(hours=1)
+
+
+def new_secret() -> tuple[str, str]:
+    """A URL-safe secret and the digest stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+def request_password_reset(email: str, link_for: Callable[[str], str]) -> None:
+    """Queue a reset link if the account exists; say nothing either way (no enumeration)."""
+    user = find_by_email((email or "").strip())
+    if user is None or not user.active:
+        return
+    token, token_digest = new_secret()
+    db.session.add(PasswordResetToken(user_id=user.id, digest=token_digest,
+                                      expires_at=now() + RESET_TTL))
+    notifications.queue([user], "mail/password_reset.txt", link=link_for(token),
+                        hours=int(RESET_TTL.total_seconds() // 3600))
+    db.session.commit()
+
+
+def reset_token_user(token: str) -> PasswordResetToken | None:
+    row = db.session.scalar(select(PasswordResetToken).where(
+        PasswordResetToken.digest == digest(token or "")))
+    if row is None or row.used_at is not None or row.expires_at <= now():
+        return None
+    return row
+
+
+def reset_password(token: str, password: str) -> User:
+    row = reset_token_user(token)
+    if row is None:
+        raise ValidationFailed("Ce lien n'est plus valable : demandez-en un nouveau.",
+                               code="invalid_token")
+    user = db.session.get(User, row.user_id)
+    if problems := password_problems(password, user.email):
+        raise ValidationFailed("Mot de passe trop faible.", fields={"password": problems})
+    user.set_password(password)
+    row.used_at = now()
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id)
+                       .values(revoked=True))
+    db.session.commit()
+    return user

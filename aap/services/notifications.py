@@ -26,17 +26,23 @@ def _render(template: str, **context) -> tuple[str, str]:
     return subject, body.strip() + "\n"
 
 
+def queue_email(email: str, template: str, *, recipient: User | None = None,
+                application: Application | None = None, **context) -> Notification:
+    """One outbox row to an address (a user's, or someone without an account yet)."""
+    subject, body = _render(template, user=recipient, application=application, **context)
+    row = Notification(recipient_email=email, recipient_id=getattr(recipient, "id", None),
+                       application_id=getattr(application, "id", None),
+                       subject=subject, body=body)
+    db.session.add(row)
+    return row
+
+
 def queue(recipients: Iterable[User], template: str, *, application: Application | None = None,
           **context) -> list[Notification]:
-    rows = []
-    for user in {u.id: u for u in recipients if u.active}.values():
-        subject, body = _render(template, user=user, application=application, **context)
-        row = Notification(recipient_email=user.email, recipient_id=user.id,
-                           application_id=getattr(application, "id", None),
-                           subject=subject, body=body)
-        db.session.add(row)
-        rows.append(row)
-    return rows
+    return [
+        queue_email(user.email, template, recipient=user, application=application, **context)
+        for user in {u.id: u for u in recipients if u.active}.values()
+    ]
 
 
 def audience(name: str, application: Application) -> list[User]:

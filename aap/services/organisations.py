@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
-from aap.errors import ValidationFailed
+from sqlalchemy import select
+
+from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db
-from aap.models import Membership, Organisation, User
+from aap.models import Invitation, Membership, Organisation, User
+from aap.models.accounts import Role
 from aap.services import identifiers
+from aap.timeutil import now
 
 TEXT_FIELDS = {
     "name": ("La raison sociale", 300, True),
@@ -63,3 +68,47 @@ def create_organisation(actor: User, data: dict) -> Organisation:
     db.session.add(Membership(user_id=actor.id, organisation_id=organisation.id))
     db.session.commit()
     return organisation
+
+
+INVITATION_TTL = timedelta(days=14)
+
+
+def invite(actor: User, organisation: Organisation, email: str,
+           link_for: Callable[[str], str]) -> Invitation:
+    """A member invites someone by e-mail; the link lets that address join."""
+    from aap.services import accounts, notifications, policies
+
+    if not policies.is_member(actor, organisation.id):
+        raise Forbidden("Seuls les membres invitent d'autres personnes.")
+    email = accounts.normalise_email(email)
+    existing = accounts.find_by_email(email)
+    if existing and policies.is_member(existing, organisation.id):
+        raise ValidationFailed("Cette personne est déjà membre.",
+                               fields={"email": ["Déjà membre de l'organisation."]})
+    token, token_digest = accounts.new_secret()
+    invitation = Invitation(organisation_id=organisation.id, email=email, digest=token_digest,
+                            invited_by_id=actor.id, expires_at=now() + INVITATION_TTL)
+    db.session.add(invitation)
+    notifications.queue_email(email, "mail/invitation.txt", recipient=existing,
+                              organisation=organisation, inviter=actor, invitee=email,
+                              link=link_for(token), days=INVITATION_TTL.days)
+    db.session.commit()
+    return invitation
+
+
+def accept_invitation(user: User, token: str) -> Organisation:
+    from aap.services import accounts, policies
+
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.digest == accounts.digest(token or "")))
+    if invitation is None or invitation.accepted_at or invitation.expires_at <= now():
+        raise ValidationFailed("Cette invitation n'est plus valable.", code="invalid_token")
+    if invitation.email != user.email.lower():
+        raise Forbidden(f"Cette invitation est adressée à {invitation.email}.")
+    if not policies.is_member(user, invitation.organisation_id):
+        db.session.add(Membership(user_id=user.id, organisation_id=invitation.organisation_id))
+    if not user.has_role(Role.APPLICANT):
+        user.set_roles([*user.roles, Role.APPLICANT.value])
+    invitation.accepted_at = now()
+    db.session.commit()
+    return invitation.organisation

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 from aap.models.accounts import Role
@@ -85,6 +85,11 @@ def eur(cents: int | None) -> str:
     return format_eur(cents, MONEY_LOCALES.get(locale.language if locale else "fr", "fr_FR"))
 
 
+def score(value) -> str:
+    """A score or a total: at most two decimals, in the notation of the language."""
+    return "—" if value is None else format_decimal(value, format="#,##0.##")
+
+
 def paris(moment: datetime | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
     return format_datetime(to_paris(moment), fmt) if moment else "—"
 
@@ -107,7 +112,7 @@ def here_without_lang() -> str:
 
 
 def register_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(eur=eur, paris=paris, day=day, state_label=state_label,
+    app.jinja_env.filters.update(eur=eur, paris=paris, day=day, score=score, state_label=state_label,
                                  action_label=action_label, role_label=role_label,
                                  budget_line=budget_line)
     app.jinja_env.globals.update(ROLE_HOMES=ROLE_HOMES, DOMAINS=DOMAINS, GROUNDS=GROUNDS,

@@ -84,7 +84,7 @@ def test_token_request_is_validated(api, db, body, fields):
 @pytest.mark.parametrize("authorization", [
     None, "Bearer", "Bearer garbage-token", "Basic dXNlcjpwYXNz", "garbage",
 ])
-def test_protected_endpoints_need_a_valid_token(client, world, method, path, authorization):
+def test_protected_endpoints_need_a_valid_token(client, db, method, path, authorization):
     headers = {"Authorization": authorization} if authorization else {}
     # a body that would be invalid: authentication is checked before the data
     response = client.open(path, method=method, json={"bogus": 1}, headers=headers)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(_l("Nom et prénom"), validators=[
+        DataRequired(_l("Indiquez votre nom.")), Length(max=200)],
+        render_kw={"autocomplete": "name"})
+    email = EmailField(_l("Adresse électronique"), validators=[
+        DataRequired(_l("Indiquez votre adresse électronique.")),
+        Email(_l("Adresse électronique invalide.")), Length(max=254)],
+        render_kw={"autocomplete": "email"})
+    password = PasswordField(_l("Mot de passe (10 caractères au moins, lettres et chiffres)"),
+                             validators=[DataRequired(_l("Choisissez un mot de passe.")),
+                                         Length(max=200)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Confirmez le mot de passe"), validators=[
+        EqualTo("password", _l("Les deux mots de passe diffèrent."))],
+        render_kw={"autocomplete": "new-password"})
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=[
+        DataRequired(_l("Indiquez votre adresse électronique.")),
+        Email(_l("Adresse électronique invalide.")), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[
+        DataRequired(_l("Choisissez un mot de passe.")), Length(max=200)],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Confirmez le mot de passe"), validators=[
+        EqualTo("password", _l("Les deux mots de passe diffèrent."))],
+        render_kw={"autocomplete": "new-password"})

@@ -1,0 +1,105 @@
+"""The application form, in sections; the budget is the CERFA 12156 table."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
+
+from aap.models import Application, Call
+from aap.vocabulary import BUDGET_LINES, DOMAINS, GROUNDS
+from forms.fields import EuroField, MultiCheckboxField
+
+LIMITS = {"title": 300, "summary": 5000, "objectives": 5000, "target_public": 2000}
+PROBLEM_FIELDS = {"requested_cents": "requested", "envelope": "envelope"}
+
+
+def line_field_name(side: str, code: str) -> str:
+    return f"{side}_{code}"
+
+
+class ApplicationForm(FlaskForm):
+    title = TextAreaField(_l("Titre du projet"), validators=[Length(max=LIMITS["title"])],
+                          render_kw={"rows": 2, "maxlength": LIMITS["title"]})
+    summary = TextAreaField(_l("Résumé"), validators=[Length(max=LIMITS["summary"])],
+                            render_kw={"rows": 6})
+    objectives = TextAreaField(_l("Objectifs"), validators=[Length(max=LIMITS["objectives"])],
+                               render_kw={"rows": 5})
+    target_public = TextAreaField(_l("Public visé"),
+                                  validators=[Length(max=LIMITS["target_public"])],
+                                  render_kw={"rows": 3})
+    domains = MultiCheckboxField(_l("Domaines"), choices=[], validate_choice=True)
+    grounds = MultiCheckboxField(_l("Motifs de discrimination traités"), choices=[],
+                                 validate_choice=True)
+    territories = TextAreaField(
+        _l("Territoires (une commune ou un quartier prioritaire par ligne)"),
+        validators=[Length(max=5000)], render_kw={"rows": 4})
+    envelope = SelectField(_l("Enveloppe"), choices=[], validate_choice=True)
+    beneficiaries = IntegerField(_l("Bénéficiaires attendus"),
+                                 validators=[Optional(), NumberRange(min=0, max=10_000_000)])
+    starts_on = DateField(_l("Début de l'action"), validators=[Optional()])
+    ends_on = DateField(_l("Fin de l'action"), validators=[Optional()])
+    requested = EuroField(_l("Montant demandé (€)"))
+
+    @classmethod
+    def for_call(cls, call: Call, application: Application | None = None, **kwargs
+                 ) -> ApplicationForm:
+        """The form with one euro field per CERFA line (a class per call's envelopes)."""
+        attrs = {line_field_name(side, code): EuroField(label)
+                 for side, lines in BUDGET_LINES.items() for code, label in lines.items()}
+        form_class = type("CallApplicationForm", (cls,), attrs)
+        form = form_class(obj=None, **kwargs)
+        form.domains.choices = [(k, str(v)) for k, v in DOMAINS.items()]
+        form.grounds.choices = [(k, str(v)) for k, v in GROUNDS.items()]
+        form.envelope.choices = [("", _l("— Choisir —"))] + [
+            (e.key, e.label) for e in call.envelopes]
+        if application is not None and not form.is_submitted():
+            form.load(application)
+        return form
+
+    def line_fields(self, side: str) -> list:
+        return [self[line_field_name(side, code)] for code in BUDGET_LINES[side]]
+
+    def load(self, app: Application) -> None:
+        for name in ("title", "summary", "objectives", "target_public", "beneficiaries",
+                     "starts_on", "ends_on"):
+            self[name].data = getattr(app, name)
+        self.domains.data, self.grounds.data = list(app.domains), list(app.grounds)
+        self.territories.data = "\n".join(app.territories)
+        self.envelope.data = next(
+            (e.key for e in app.call.envelopes if e.id == app.envelope_id), "")
+        self.requested.data = app.requested_cents or None
+        budget = app.budget()
+        for side, lines in BUDGET_LINES.items():
+            for code in lines:
+                self[line_field_name(side, code)].data = budget[side].get(code)
+
+    def values(self) -> dict:
+        """The data for ``aap.services.applications`` (cents, lists, envelope key)."""
+        return {
+            "title": self.title.data or "", "summary": self.summary.data or "",
+            "objectives": self.objectives.data or "",
+            "target_public": self.target_public.data or "",
+            "domains": self.domains.data or [], "grounds": self.grounds.data or [],
+            "territories": [t.strip() for t in (self.territories.data or "").splitlines()
+                            if t.strip()],
+            "envelope": self.envelope.data or None,
+            "beneficiaries": self.beneficiaries.data or 0,
+            "starts_on": self.starts_on.data, "ends_on": self.ends_on.data,
+            "requested_cents": self.requested.data or 0,
+            "budget": {side: {code: self[line_field_name(side, code)].data
+                              for code in lines if self[line_field_name(side, code)].data}
+                       for side, lines in BUDGET_LINES.items()},
+        }
+
+    def show_problems(self, problems: dict[str, list[str]]) -> list[str]:
+        """Attach the engine's per-field problems to the fields; return the others."""
+        general = []
+        for key, messages in problems.items():
+            name = PROBLEM_FIELDS.get(key, key)
+            if name in self._fields and name != "csrf_token":
+                self[name].errors = [*self[name].errors, *messages]
+            else:
+                general.extend(messages)
+        return general

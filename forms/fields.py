@@ -1,0 +1,49 @@
+"""Custom WTForms fields: euros typed the French way, stored as cents; multi-checkboxes."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, StringField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from aap.money import MAX_CENTS, euros_to_cents, format_eur
+
+
+class EuroField(StringField):
+    """An amount in euros ("12 500", "12 500,50 €") whose ``data`` is integer cents."""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        text = (self.raw or "").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            cents = euros_to_cents(text)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(
+                _l("Montant invalide : tapez par exemple 12 500 ou 12 500,50.")) from exc
+        if cents < 0:
+            self.data = None
+            raise ValueError(_l("Le montant ne peut pas être négatif."))
+        if cents > MAX_CENTS:
+            self.data = None
+            raise ValueError(_l("Montant invraisemblable."))
+        self.data = cents
+
+    def _value(self) -> str:
+        if getattr(self, "raw", None) is not None and self.errors:
+            return self.raw  # give back exactly what was typed
+        if self.data is None:
+            return ""
+        return format_eur(self.data).replace("\u202f€", "").replace("\xa0€", "").strip()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -25,6 +25,8 @@ def euros_to_cents(text: str | int | Decimal) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {text!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {text!r}")
     cents = value * 100
     if cents != cents.to_integral_value():
         raise ValueError("more than two decimals")

@@ -143,6 +143,9 @@ def run(out: Path, use_factories: bool) -> int:
             try:
                 anonymous = browser.new_page(locale="fr-FR")
                 shoot(anonymous, f"{base}/", out, "public-index")
+                anonymous.set_viewport_size({"width": WIDTHS["desktop"], "height": 400})
+                anonymous.keyboard.press("Tab")  # the skip link shows when focused
+                anonymous.screenshot(path=str(out / "public-index-skip-link-focus.png"))
                 shoot(anonymous, f"{base}/?lang=en", out, "public-index-en")
                 anonymous.goto(f"{base}/?lang=fr")
                 shoot(anonymous, f"{base}/connexion", out, "public-login")

@@ -1,4 +1,7 @@
-"""The demo (``aap demo``) loads a coherent world, through the services and the engine."""
+"""The demo (``aap demo``) loads a coherent world, through the services and the engine.
+
+Loading takes seconds, so it is loaded once for the module and the tests only read it
+(each one queries afresh: the reload test replaces the rows with identical ones)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,35 @@ from stdnum import iban
 from stdnum.fr import siret
 
 from aap.demo import DEMO_PASSWORD, demo_call, load_demo
+from aap.extensions import db as _db
 from aap.models import Application, Call, Decision, Organisation, Review, User
 from aap.models.accounts import ROLES
 from aap.services import accounts, audit, budget, scoring
 from aap.services.validation import submission_problems
 from aap.timeutil import now
+from tests.conftest import _empty_tables
 from workflows.application import STATES
+
+Logins = list[tuple[str, str, str]]
+
+
+@pytest.fixture(scope="module")
+def demo(app):
+    """The demo, loaded once; the tables are emptied afterwards like the ``db`` fixture
+    does, so the next tests start from an empty database."""
+    with app.app_context():
+        try:
+            yield load_demo()
+        finally:
+            _db.session.rollback()
+            _empty_tables()
+            _db.session.remove()
+
+
+@pytest.fixture
+def db(demo):
+    """This module's ``db`` is the loaded demo (the global one would empty it)."""
+    return _db
 
 
 def _applications(db) -> list[Application]:
@@ -42,8 +68,6 @@ def _fingerprint(db) -> list[tuple]:
 
 
 def test_demo_covers_the_workflow_within_the_budget(db):
-    load_demo()
-
     call = demo_call()
     apps = _applications(db)
     assert call is not None and call.is_open(now())
@@ -66,9 +90,8 @@ def test_demo_covers_the_workflow_within_the_budget(db):
             assert submission_problems(app) == {}, app.reference
 
 
-def test_demo_identifiers_reviews_and_logins(db):
-    logins = load_demo()
-
+def test_demo_identifiers_reviews_and_logins(db, demo: Logins):
+    logins = demo
     organisations = list(db.session.scalars(select(Organisation)))
     assert len(organisations) >= 36
     assert all(siret.is_valid(o.siret) for o in organisations)
@@ -93,7 +116,6 @@ def test_demo_identifiers_reviews_and_logins(db):
 
 
 def test_demo_reloads_identically_and_refuses_to_load_twice(db):
-    load_demo()
     first = _fingerprint(db)
     users = db.session.scalar(select(func.count(User.id)))
 

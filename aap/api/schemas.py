@@ -273,6 +273,7 @@ class ApplicationOut(ApplicationSummary):
     completion = fields.Dict(allow_none=True)
     score = fields.Decimal(as_string=True, allow_none=True)
     review_count = fields.Integer(allow_none=True)
+    disagreement = fields.Boolean(allow_none=True)
     history = fields.List(fields.Nested(HistoryOut))
     activity = fields.List(fields.Nested(ActivityOut))
     available_triggers = fields.List(fields.String())

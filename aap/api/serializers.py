@@ -81,8 +81,9 @@ def application_out(app: Application, actor: User) -> dict:
                        if app.completion_message else None),
     })
     if _shows_score(app, actor):
-        out["score"] = scoring.aggregate(app)
-        out["review_count"] = len(scoring.counted_reviews(app.reviews))
+        result = scoring.application_aggregate(app)
+        out["score"], out["review_count"] = result.score, result.n
+        out["disagreement"] = result.flagged
     history, activity = [], []
     for event in audit.trail(app.id):
         who = event.actor.display_name if event.actor else None

@@ -1,11 +1,14 @@
-"""Review totals and the application's aggregate score (mean of juror totals)."""
+"""Review totals and the scores of a call's applications (through ``aggregation``)."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from statistics import mean
 
+from sqlalchemy import select
+
+from aap.extensions import db
 from aap.models import Application, Call, Review
+from aap.services import aggregation
 
 THREE_PLACES = Decimal("0.001")
 
@@ -24,8 +27,29 @@ def counted_reviews(reviews: list[Review]) -> list[Review]:
     return [r for r in reviews if r.submitted and not r.conflict and r.total is not None]
 
 
+def call_scores(call_id: int) -> aggregation.Scores:
+    """Every counted juror total of a call, in one query."""
+    rows = db.session.execute(
+        select(Review.application_id, Review.juror_id, Review.total)
+        .join(Application, Application.id == Review.application_id)
+        .where(Application.call_id == call_id, Review.submitted.is_(True),
+               Review.conflict.is_(False), Review.total.is_not(None))
+    )
+    return {(app_id, juror_id): float(total) for app_id, juror_id, total in rows}
+
+
+def call_aggregates(call: Call, application_ids: list[int], method: str = "mean"
+                    ) -> dict[int, aggregation.AppAggregate]:
+    return aggregation.aggregate(
+        call_scores(call.id), application_ids=application_ids, method=method,
+        scale=call.scale, min_reviews=call.min_reviews,
+        threshold=float(call.disagreement_threshold))
+
+
+def application_aggregate(application: Application, method: str = "mean"
+                          ) -> aggregation.AppAggregate:
+    return call_aggregates(application.call, [application.id], method)[application.id]
+
+
 def aggregate(application: Application) -> Decimal | None:
-    counted = counted_reviews(application.reviews)
-    if len(counted) < max(application.call.min_reviews, 1):
-        return None
-    return Decimal(mean(r.total for r in counted)).quantize(THREE_PLACES, ROUND_HALF_UP)
+    return application_aggregate(application).score

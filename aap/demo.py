@@ -1044,8 +1044,7 @@ class Loader:
 def path_for(dossier: Dossier) -> list[str]:
     """The triggers (and ``@`` steps: reviews, later payments) that lead to the state."""
     flags = dossier.flags
-    completion = ["request_completion", "@complete", "resubmit"] if "resubmitted" in flags \
-        else []
+    completion = ["request_completion", "resubmit"] if "resubmitted" in flags else []
     eligible = ["submit", *completion, "declare_eligible"]
     review = [*eligible, "open_review", "@reviews"]
     reviewed = [*review, "close_review"]
@@ -1095,11 +1094,6 @@ class Driver:
         self.app = workflow.fire(self.app, trigger, actor, data)
 
     # -- @ steps -------------------------------------------------------------------
-    def step_complete(self) -> None:
-        applications.update(self.loader.members[self.dossier.org], self.app.id, {
-            "objectives": self.dossier.objectives + " Pièces complémentaires jointes : "
-                          "lettres d'engagement des partenaires et calendrier détaillé."})
-
     def step_reviews(self) -> None:
         jurors = self.loader.staff["juror"]
         for index, part in enumerate(self.dossier.jury):
@@ -1136,7 +1130,8 @@ class Driver:
         return {"comment": self.dossier.note}
 
     def data_resubmit(self) -> dict:
-        return {"comment": "Dossier complété comme demandé."}
+        return {"comment": "Dossier complété : lettres d'engagement des partenaires et "
+                           "calendrier détaillé transmis."}
 
     def data_declare_ineligible(self) -> dict:
         return {"comment": self.dossier.note}

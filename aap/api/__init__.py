@@ -20,7 +20,15 @@ api = Api()
 
 
 def register_api(app: Flask) -> None:
-    from aap.api import applications, attachments, auth_views, calls, funds, organisations
+    from aap.api import (
+        applications,
+        attachments,
+        auth_views,
+        calls,
+        exports,
+        funds,
+        organisations,
+    )
 
     api.init_app(app, spec_kwargs={
         "info": {"description": "AAP: appels à projets, from the call to the last payment. "
@@ -29,6 +37,7 @@ def register_api(app: Flask) -> None:
     })
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (auth_views, funds, calls, organisations, applications, attachments):
+    for module in (auth_views, funds, calls, organisations, applications, attachments,
+                   exports):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

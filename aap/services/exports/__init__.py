@@ -1,0 +1,1 @@
+"""Workbooks and open-data files built with pandas and xlsxwriter."""

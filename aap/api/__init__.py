@@ -27,6 +27,7 @@ def register_api(app: Flask) -> None:
         calls,
         exports,
         funds,
+        jury,
         organisations,
     )
 
@@ -38,6 +39,6 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"})
     for module in (auth_views, funds, calls, organisations, applications, attachments,
-                   exports):
+                   jury, exports):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -54,7 +54,8 @@ def error_response(status: int, code: str, message: str,
 def from_http_exception(exc: HTTPException):
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
-    fields = flatten(data["messages"]) if data.get("messages") else None
+    raw_fields = data.get("messages") or data.get("errors")
+    fields = flatten(raw_fields) if raw_fields else None
     message = data.get("message") or exc.description or exc.name
     if status == 400 and fields:
         message = "Corps de requête JSON invalide."

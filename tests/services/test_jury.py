@@ -71,3 +71,30 @@ def test_progress_and_reminders(panel):
     subjects = db.session.scalars(select(Notification.subject).where(
         Notification.subject.like("Rappel%"))).all()
     assert len(subjects) == 3
+
+
+def test_jury_api_assigns_reports_progress_and_records_conflicts(client, panel):
+    from tests.factories import PASSWORD
+
+    world, ids, apps = panel
+    token = client.post("/api/v1/auth/token", json={
+        "email": world.users["instructor"].email, "password": PASSWORD}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    response = client.post(f"/api/v1/calls/{world.call.id}/assignments", headers=headers,
+                           json={"mode": "balanced", "per_application": 3})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["created"] == 18
+    assert sum(p["assigned"] for p in body["progress"]) == 0  # nothing is in review yet
+    conflict = client.post(f"/api/v1/applications/{apps[0].id}/conflicts", headers=headers,
+                           json={"juror_id": ids[0], "reason": "Présidente du porteur"})
+    assert conflict.status_code == 201 and conflict.get_json()["conflict"] is True
+    unknown = client.post(f"/api/v1/applications/{apps[0].id}/conflicts", headers=headers,
+                          json={"juror_id": world.users["finance"].id, "reason": "x"})
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["fields"] == {"juror_id": ["Juré inconnu."]}
+    applicant = client.post("/api/v1/auth/token", json={
+        "email": world.users["applicant"].email, "password": PASSWORD}).get_json()["token"]
+    refused = client.get(f"/api/v1/calls/{world.call.id}/assignments",
+                         headers={"Authorization": f"Bearer {applicant}"})
+    assert refused.status_code == 403

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from aap.api.auth import SECURITY, current_api_user, require_role, token_required
+from aap.api.schemas import StrictSchema
+from aap.api.serializers import review_out
+from aap.extensions import db
+from aap.models import Call, User
+from aap.services import applications, jury
+
+blp = Blueprint("api_jury", __name__, description="Jury assignment and progress")
+
+
+class AssignmentIn(StrictSchema):
+    mode = fields.String(required=True, validate=validate.OneOf(jury.MODES))
+    per_application = fields.Integer(strict=True, load_default=2,
+                                     validate=validate.Range(min=1, max=50))
+    by_envelope = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()),
+                              load_default=dict)
+
+
+class AssignmentOut(Schema):
+    created = fields.Integer()
+    progress = fields.List(fields.Dict())
+
+
+class ConflictIn(StrictSchema):
+    juror_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404, message="Appel introuvable.")
+    return call
+
+
+def _progress(call: Call) -> list[dict]:
+    return [{"juror_id": p.juror.id, "juror": p.juror.display_name, "assigned": p.assigned,
+             "submitted": p.submitted, "drafts": p.drafts, "recused": p.recused,
+             "late": p.late} for p in jury.progress(call)]
+
+
+@blp.route("/calls/<int:call_id>/assignments", methods=["POST"])
+@blp.doc(security=SECURITY)
+@token_required
+@blp.arguments(AssignmentIn)
+@blp.response(200, AssignmentOut)
+def assign(data, call_id):
+    """Assign jurors to the call's eligible and in-review applications (instructor)."""
+    user = current_api_user()
+    require_role(user, "instructor")
+    call = _call(call_id)
+    created = jury.assign(call, user, data["mode"], per_application=data["per_application"],
+                          by_envelope=data["by_envelope"])
+    return {"created": created, "progress": _progress(call)}
+
+
+@blp.route("/calls/<int:call_id>/assignments", methods=["GET"])
+@blp.doc(security=SECURITY)
+@token_required
+@blp.response(200, AssignmentOut)
+def progress(call_id):
+    """Who scored what: per juror, assigned, submitted, drafts, recused and late."""
+    require_role(current_api_user(), "instructor")
+    return {"created": 0, "progress": _progress(_call(call_id))}
+
+
+@blp.route("/applications/<int:application_id>/conflicts", methods=["POST"])
+@blp.doc(security=SECURITY)
+@token_required
+@blp.arguments(ConflictIn)
+@blp.response(201)
+def record_conflict(data, application_id):
+    """Record a known conflict of interest: the juror is recused (instructor)."""
+    user = current_api_user()
+    require_role(user, "instructor")
+    app = applications.get_visible(user, application_id)
+    juror = db.session.get(User, data["juror_id"])
+    if juror is None or not juror.has_role("juror"):
+        abort(422, message="Juré inconnu.", errors={"juror_id": ["Juré inconnu."]})
+    return review_out(jury.record_conflict(user, app, juror, data["reason"]))

@@ -94,6 +94,8 @@ def write_transaction() -> Iterator[None]:
         _immediate.reset(token)
 
 
-def lock(query):
-    """Add ``FOR UPDATE`` to a select (a no-op on SQLite, which holds the database lock)."""
-    return query if is_sqlite() else query.with_for_update()
+def lock(query, *of):
+    """Add ``FOR UPDATE OF`` the given entities to a select (a no-op on SQLite, which holds
+    the database lock). Naming them keeps eager outer joins out of the lock, which
+    PostgreSQL refuses."""
+    return query if is_sqlite() else query.with_for_update(of=of or None)

@@ -127,7 +127,7 @@ STAFF: list[tuple[str, str, str]] = [
     ("juror", "l.bernard@caf13.example.org", "Lucie Bernard"),
     ("juror", "o.santini@metropole.example.org", "Olivier Santini"),
 ]
-# The second instructor follows the territories of the Pays d'Aix and the west.
+# The second instructor and finance officer follow the Pays d'Aix and the west.
 WEST = {"pays_aix", "istres_ouest_provence", "pays_martigues"}
 # How each juror marks, on the /20 scale (some are stricter than others).
 JUROR_BIAS = (0.0, -1.2, 0.8, 0.3, -0.5)
@@ -1027,16 +1027,12 @@ class Loader:
         return {"starts_on": starts, "ends_on": ends}
 
     # -- actors --------------------------------------------------------------------
-    def instructor(self, app: Application) -> User:
-        west = app.envelope is not None and app.envelope.key in WEST
-        return self.staff["instructor"][1 if west else 0]
-
     def actor(self, role: str, app: Application, dossier: Dossier) -> User:
+        """The organisation's member, or the officer in charge of the territory."""
         if role == "applicant":
             return self.members[dossier.org]
-        if role == "instructor":
-            return self.instructor(app)
-        return self.staff["finance"][0 if app.id % 2 else 1]
+        west = app.envelope is not None and app.envelope.key in WEST
+        return self.staff[role][1 if west else 0]
 
 
 # -- the paths ---------------------------------------------------------------------
@@ -1084,7 +1080,8 @@ class Driver:
                 getattr(self, f"step_{step[1:]}")()
             else:
                 self.fire(step)
-        assert self.app.state == self.dossier.state, (self.app, self.dossier.state)
+        if self.app.state != self.dossier.state:
+            raise RuntimeError(f"{self.app!r} should be {self.dossier.state}")
         return self.app
 
     def fire(self, trigger: str) -> None:
@@ -1117,7 +1114,8 @@ class Driver:
 
     def step_balance(self) -> None:
         app = self.app
-        self.app = workflow.record_payment(app, self.loader.staff["finance"][0], {
+        finance = self.loader.actor("finance", app, self.dossier)
+        self.app = workflow.record_payment(app, finance, {
             "kind": "balance", "amount_cents": app.granted_cents - app.paid_cents,
             "paid_on": self.calendar.ago(3).isoformat(),
             "mandate": self.mandate()})
@@ -1252,7 +1250,8 @@ def empty_database() -> None:
 def _check_not_loaded() -> None:
     if accounts.find_by_email(STAFF[0][1]) is not None:
         raise click.ClickException(
-            "La démonstration est déjà chargée : relancez avec --reset pour la recharger.")
+            "La démonstration est déjà chargée : relancez « aap demo » sans --no-reset "
+            "pour la recharger.")
 
 
 def _logins(loader: Loader) -> list[Login]:

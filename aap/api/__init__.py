@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api as SmorestApi
+from marshmallow import Schema, fields
 
 from aap.extensions import csrf
 
 
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={
+        "description": "Machine-readable reason, e.g. invalid_data, budget_exceeded."})
+    message = fields.String(required=True, metadata={"description": "A message in French."})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(),
+                          values=fields.List(fields.String()),
+                          metadata={"description": "Messages per field (dotted names)."})
+
+
+class ErrorSchema(Schema):
+    """The error body of every API error (SPEC 7.1)."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
 class Api(SmorestApi):
     """flask-smorest, without its app-wide error handlers: the app renders errors in the
-    format of SPEC 7.1 for the API and as HTML pages for the web UI."""
+    format of SPEC 7.1 for the API and as HTML pages for the web UI (and documents them
+    in that format)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
         return None

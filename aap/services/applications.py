@@ -148,7 +148,7 @@ def update(actor: User, application_id: int, data: dict) -> Application:
     values = clean(app.call, {k: v for k, v in data.items() if k in EDITABLE_FIELDS})
     with write_transaction():
         app = db.session.execute(
-            lock(select(Application).where(Application.id == application_id))
+            lock(select(Application).where(Application.id == application_id), Application)
             .execution_options(populate_existing=True)
         ).scalar_one()
         if app.state not in EDITABLE_STATES:

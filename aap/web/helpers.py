@@ -112,9 +112,9 @@ def here_without_lang() -> str:
 
 
 def register_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(eur=eur, paris=paris, day=day, score=score, state_label=state_label,
-                                 action_label=action_label, role_label=role_label,
-                                 budget_line=budget_line)
+    app.jinja_env.filters.update(eur=eur, paris=paris, day=day, score=score,
+                                 state_label=state_label, action_label=action_label,
+                                 role_label=role_label, budget_line=budget_line)
     app.jinja_env.globals.update(ROLE_HOMES=ROLE_HOMES, DOMAINS=DOMAINS, GROUNDS=GROUNDS,
                                  page_url=page_url, here_without_lang=here_without_lang,
                                  get_locale=get_locale)

@@ -73,7 +73,7 @@ def summaries(calls: list[Call]) -> dict[int, BudgetSummary]:
     committed = dict(db.session.execute(
         select(Application.call_id, func.coalesce(func.sum(Application.committed_cents), 0))
         .where(Application.call_id.in_(ids)).group_by(Application.call_id)
-    ).tuples().all())
+    ).all())
     granted = _sum_for_calls(Decision.amount_cents, Decision, ids)
     paid = _sum_for_calls(Payment.amount_cents, Payment, ids)
     repaid = _sum_for_calls(Repayment.amount_cents, Repayment, ids)

@@ -101,11 +101,19 @@ def record_report(ctx: Context) -> None:
     report.beneficiaries_reached = values["beneficiaries_reached"]
     report.submitted_at = ctx.now
     report.submitted_by_id = _actor_id(ctx)
-    report.lines = [
-        ReportLine(side=side, code=code, amount_cents=cents)
-        for side, lines in values["realised"].items()
-        for code, cents in lines.items()
-    ]
+    # Update lines in place: replacing them would INSERT the new ones before DELETING the
+    # old (unit of work order) and break the unique (report, side, code) on a resubmission.
+    wanted = {(side, code): cents for side, lines in values["realised"].items()
+              for code, cents in lines.items()}
+    existing = {(line.side, line.code): line for line in report.lines}
+    for key, line in existing.items():
+        if key not in wanted:
+            report.lines.remove(line)
+    for (side, code), cents in wanted.items():
+        if (side, code) in existing:
+            existing[side, code].amount_cents = cents
+        else:
+            report.lines.append(ReportLine(side=side, code=code, amount_cents=cents))
     db.session.add(report)
 
 

@@ -39,12 +39,14 @@ def is_assigned_juror(user: User, application: Application) -> bool:
 
 
 def can_see_application(user: User | None, application: Application) -> bool:
+    """Members see their organisation's applications; staff see them once submitted (a
+    draft is the applicant's own work); jurors see what they are assigned, unrecused."""
     if user is None:
         return False
-    if user.has_role(*STAFF_ROLES):
-        return True
     if user.has_role(Role.APPLICANT) and is_member(user, application.organisation_id):
         return True
+    if user.has_role(*STAFF_ROLES):
+        return application.state != "draft"
     return user.has_role(Role.JUROR) and is_assigned_juror(user, application)
 
 
@@ -63,9 +65,9 @@ def acts_as(user: User, application: Application, role: str) -> bool:
 def visible_applications(user: User) -> Select:
     """The applications a user may list, as a query (role-scoped, no per-row checks)."""
     query = select(Application)
-    if user.has_role(*STAFF_ROLES):
-        return query
     conditions = []
+    if user.has_role(*STAFF_ROLES):
+        conditions.append(Application.state != "draft")
     if user.has_role(Role.APPLICANT):
         conditions.append(Application.organisation_id.in_(
             select(Membership.organisation_id).where(Membership.user_id == user.id)

@@ -28,9 +28,12 @@ TRIGGERS = [*WORKFLOW.triggers, "launch_rocket"]
 
 
 def _visible(role: str, state: str) -> bool:
-    if role != "juror":
+    """Members always; staff once submitted; jurors once assigned (at open_review)."""
+    if role == "applicant":
         return True
-    return "open_review" in path_to(state)
+    if role == "juror":
+        return "open_review" in path_to(state)
+    return state != "draft"
 
 
 def expected_outcome(state: str, trigger: str, role: str):

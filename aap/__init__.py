@@ -89,6 +89,10 @@ def register_blueprints(app: Flask) -> None:
     register_web(app)
     register_api(app)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
+
     @app.get("/health")
     def health():
         try:

@@ -65,6 +65,8 @@ def from_http_exception(exc: HTTPException):
     headers = {}
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)  # required on a 405 (RFC 9110)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="aap"'  # required on a 401 (RFC 9110)
     if status == 429:
         retry = getattr(exc, "retry_after", None)
         headers["Retry-After"] = str(int(retry) if retry else 900)

@@ -62,8 +62,17 @@ def application_summary(app: Application) -> dict:
     }
 
 
+# Audited actions of the jury's work: their data carry scores, jurors' names and conflict
+# reasons, which applicants never see and jurors see only through /reviews (SPEC 5).
+JURY_ACTIONS = {"review_submitted", "conflict_declared", "conflict_recorded", "jury_assigned"}
+
+
+def _is_staff(actor: User) -> bool:
+    return actor.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
+
+
 def _shows_score(app: Application, actor: User) -> bool:
-    if actor.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE):
+    if _is_staff(actor):
         return True
     return app.state in DECIDED_STATES
 
@@ -91,7 +100,7 @@ def application_out(app: Application, actor: User) -> dict:
             history.append({"trigger": event.trigger, "from_": event.from_state,
                             "to": event.to_state, "actor": who, "at": event.at,
                             "comment": event.comment})
-        else:
+        elif event.action not in JURY_ACTIONS or _is_staff(actor):
             activity.append({"action": event.action, "actor": who, "at": event.at,
                              "comment": event.comment, "data": event.data})
     out["history"], out["activity"] = history, activity

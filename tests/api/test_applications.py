@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from aap.models import AuditEvent, Call
+from aap.models import Application, AuditEvent, Call
+from aap.services.calls import set_jury
 from aap.timeutil import now
 from tests.api.helpers import assert_error, ok
 from tests.factories import make_application, make_call, path_to
@@ -70,7 +71,7 @@ def test_only_members_create_applications(api, world, who):
     assert_error(response, 403, "forbidden")
 
 
-@pytest.mark.parametrize("changes, fields", [
+BAD_APPLICATIONS = [
     ({"call_id": 999999}, ["call_id"]),
     ({"organisation_id": 999999}, ["organisation_id"]),
     ({"call_id": 999999, "organisation_id": 999999}, ["call_id", "organisation_id"]),
@@ -78,11 +79,16 @@ def test_only_members_create_applications(api, world, who):
     ({"grounds": ["origine", "couleur_des_yeux"]}, ["grounds"]),
     ({"title": "x" * 301}, ["title"]),
     ({"budget": {"charges": {"62": 100, "99": 5}}}, ["budget.charges.99"]),
-])
-def test_create_validation(api, world, changes, fields):
-    response = api.post("/applications", as_=world.users["applicant"],
-                        json=app_body(world, **changes))
-    assert_error(response, 422, "invalid_data", fields)
+]
+
+
+def test_create_validation(api, world, db, subtests):
+    for changes, fields in BAD_APPLICATIONS:
+        with subtests.test(changes=changes):
+            response = api.post("/applications", as_=world.users["applicant"],
+                                json=app_body(world, **changes))
+            assert_error(response, 422, "invalid_data", fields)
+    assert db.session.scalar(select(func.count(Application.id))) == 0
 
 
 def test_no_application_in_a_closed_call(api, world, db):
@@ -217,17 +223,23 @@ def test_reviews_are_for_jurors_and_instructors(api, world):
                          json={"scores": {"pertinence": 5}}), 409, "invalid_state")
 
 
-@pytest.mark.parametrize("review, field", [
+BAD_REVIEWS = [
     ({"scores": {"pertinence": 6}}, "scores.pertinence"),
     ({"scores": {"pertinence": -1}}, "scores.pertinence"),
     ({"scores": {"pertinence": "beaucoup"}}, "scores.pertinence"),
     ({"scores": {"originalite": 3}}, "scores.originalite"),
     ({"scores": {"pertinence": 3}, "submit": True}, "scores"),  # a criterion missing
-])
-def test_review_validation(api, world, review, field):
+]
+
+
+def test_review_validation(api, world, subtests):
     app = world.bring_to(world.application(), "in_review")
-    assert_error(api.put(f"/applications/{app.id}/review", as_=world.users["juror"],
-                         json=review), 422, "invalid_data", [field])
+    for review, field in BAD_REVIEWS:
+        with subtests.test(review=review):
+            assert_error(api.put(f"/applications/{app.id}/review", as_=world.users["juror"],
+                                 json=review), 422, "invalid_data", [field])
+    own = ok(api.get(f"/applications/{app.id}/reviews", as_=world.users["juror"]))
+    assert own[0]["scores"] == {} and own[0]["submitted"] is False
 
 
 # -- lists ------------------------------------------------------------------------------
@@ -355,3 +367,27 @@ def test_who_may_read_an_application(api, world, who, state):
     app = world.bring_to(world.application(), state)
     body = ok(api.get(f"/applications/{app.id}", as_=world.users[who]))
     assert body["id"] == app.id and body["state"] == state
+
+
+def test_jury_work_does_not_leak_through_the_activity(api, world):
+    """The applicant must not see scores before the decision (SPEC 7.1), nor a juror the
+    others' scores before submitting its own (SPEC 5): the activity must not carry them."""
+    set_jury(world.call, [world.users[j].id for j in ("juror", "juror2", "outside_juror")])
+    app = world.bring_to(world.application(), "in_review")
+    ok(api.put(f"/applications/{app.id}/review", as_=world.users["juror"],
+               json={"scores": {"pertinence": 4, "faisabilite": 3}, "submit": True,
+                     "comment": "Budget fragile"}))
+    ok(api.put(f"/applications/{app.id}/review", as_=world.users["outside_juror"],
+               json={"conflict": True, "comment": "Je connais la présidente."}))
+    staff = ok(api.get(f"/applications/{app.id}", as_=world.users["instructor"]))
+    assert {"review_submitted", "conflict_declared"} <= {a["action"] for a in staff["activity"]}
+    for who in ("applicant", "juror2"):
+        body = ok(api.get(f"/applications/{app.id}", as_=world.users[who]))
+        text = str(body["activity"])
+        assert "14.667" not in text and "Julie Jurée" not in text, (who, body["activity"])
+        assert "Olga Horsjury" not in text, (who, body["activity"])
+    # once juror2 has submitted, it sees the others' scores through /reviews
+    ok(api.put(f"/applications/{app.id}/review", as_=world.users["juror2"],
+               json={"scores": {"pertinence": 2, "faisabilite": 2}, "submit": True}))
+    reviews = ok(api.get(f"/applications/{app.id}/reviews", as_=world.users["juror2"]))
+    assert "14.667" in {r["total"] for r in reviews}

@@ -80,15 +80,18 @@ def test_token_request_is_validated(api, db, body, fields):
 
 
 # -- protected endpoints ----------------------------------------------------------------
+BAD_AUTHORIZATIONS = [None, "Bearer", "Bearer garbage-token", "Basic dXNlcjpwYXNz", "garbage"]
+
+
 @pytest.mark.parametrize("method, path", PROTECTED)
-@pytest.mark.parametrize("authorization", [
-    None, "Bearer", "Bearer garbage-token", "Basic dXNlcjpwYXNz", "garbage",
-])
-def test_protected_endpoints_need_a_valid_token(client, db, method, path, authorization):
-    headers = {"Authorization": authorization} if authorization else {}
-    # a body that would be invalid: authentication is checked before the data
-    response = client.open(path, method=method, json={"bogus": 1}, headers=headers)
-    assert_error(response, 401, "unauthorized")
+def test_protected_endpoints_need_a_valid_token(client, db, subtests, method, path):
+    for authorization in BAD_AUTHORIZATIONS:
+        with subtests.test(authorization=authorization):
+            headers = {"Authorization": authorization} if authorization else {}
+            # a body that would be invalid: authentication is checked before the data
+            response = client.open(path, method=method, json={"bogus": 1}, headers=headers)
+            assert_error(response, 401, "unauthorized")
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize("spoil", ["expired", "revoked", "inactive"])

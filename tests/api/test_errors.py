@@ -37,7 +37,7 @@ def test_unknown_fields_are_422_with_their_names(api, world, draft):
         == "draft"
 
 
-@pytest.mark.parametrize("changes, field", [
+WRONG_TYPES = [
     ({"requested_cents": "500000"}, "requested_cents"),
     ({"requested_cents": 5000.5}, "requested_cents"),
     ({"requested_cents": 5000.0}, "requested_cents"),
@@ -52,12 +52,17 @@ def test_unknown_fields_are_422_with_their_names(api, world, draft):
     ({"budget": {"charges": {"62": "100"}}}, "budget"),
     ({"budget": {"charges": {"99": 100}}}, "budget"),
     ({"budget": {"incomes": {"70": 100}}}, "budget"),
-])
-def test_wrong_types_are_422_naming_the_field(api, world, draft, changes, field):
-    response = api.patch(f"/applications/{draft.id}", as_=world.users["applicant"],
-                         json=changes)
-    error = assert_error(response, 422, "invalid_data")
-    assert any(name == field or name.startswith(f"{field}.") for name in error["fields"]), error
+]
+
+
+def test_wrong_types_are_422_naming_the_field(api, world, draft, subtests):
+    for changes, field in WRONG_TYPES:
+        with subtests.test(changes=changes):
+            response = api.patch(f"/applications/{draft.id}", as_=world.users["applicant"],
+                                 json=changes)
+            error = assert_error(response, 422, "invalid_data")
+            assert any(name == field or name.startswith(f"{field}.")
+                       for name in error["fields"]), error
 
 
 def test_every_invalid_field_is_reported_at_once(api, world, draft):
@@ -90,7 +95,7 @@ def test_bad_query_arguments_are_422(api, world, query):
 
 
 # -- 404 --------------------------------------------------------------------------------
-@pytest.mark.parametrize("method, path, role", [
+UNKNOWN_IDS = [
     ("GET", "/applications/999999", "instructor"),
     ("GET", "/applications/999999", "applicant"),
     ("PATCH", "/applications/999999", "applicant"),
@@ -102,14 +107,19 @@ def test_bad_query_arguments_are_422(api, world, query):
     ("GET", "/applications/999999/reviews", "instructor"),
     ("GET", "/calls/999999", "applicant"),
     ("PUT", "/calls/999999/jury", "instructor"),
-])
-def test_unknown_ids_are_404(api, world, method, path, role):
-    body = {"juror_ids": []} if path.endswith("/jury") else {}
-    if path.endswith("/payments"):
-        body = {"kind": "advance", "amount_cents": 100, "paid_on": "2026-11-02"}
-    if path.endswith("/report"):
-        body = {"realised": {"charges": {}, "products": {}}, "narrative": "x"}
-    assert_error(api.request(method, path, as_=world.users[role], json=body), 404, "not_found")
+]
+
+
+def test_unknown_ids_are_404(api, world, subtests):
+    for method, path, role in UNKNOWN_IDS:
+        with subtests.test(method=method, path=path, role=role):
+            body = {"juror_ids": []} if path.endswith("/jury") else {}
+            if path.endswith("/payments"):
+                body = {"kind": "advance", "amount_cents": 100, "paid_on": "2026-11-02"}
+            if path.endswith("/report"):
+                body = {"realised": {"charges": {}, "products": {}}, "narrative": "x"}
+            response = api.request(method, path, as_=world.users[role], json=body)
+            assert_error(response, 404, "not_found")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nowhere", "/api/v1/applications/abc",

@@ -161,3 +161,13 @@ def test_json_responses_carry_nosniff(client, db):
     response = client.get("/api/v1/openapi.json")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"]
+
+
+def test_health_reports_an_unreachable_database(app, db, tmp_path):
+    from aap import create_app
+
+    broken = create_app("test", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir.db",
+                        UPLOAD_DIR=str(tmp_path))
+    response = broken.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "degraded", "database": "unavailable"}

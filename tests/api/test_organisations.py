@@ -47,7 +47,7 @@ def test_every_bad_identifier_is_reported_at_once(api, world):
     assert set(error["fields"]) == {"siret", "rna", "iban", "bic"}
 
 
-@pytest.mark.parametrize("changes, field", [
+BAD_ORGANISATIONS = [
     ({"siret": "73282932000075"}, "siret"),  # Luhn key
     ({"siret": "7328293200007"}, "siret"),  # 13 digits
     ({"siret": "ABCDEFGHIJKLMN"}, "siret"),
@@ -66,19 +66,21 @@ def test_every_bad_identifier_is_reported_at_once(api, world):
     ({"legal_representative": "  "}, "legal_representative"),
     ({"siret": 73282932000074}, "siret"),  # a number, not a string
     ({"members": [1]}, "members"),
-])
-def test_organisation_validation(api, world, changes, field):
-    response = api.post("/organisations", as_=world.users["applicant"], json={**ORG, **changes})
-    error = assert_error(response, 422, "invalid_data", [field])
-    assert list(error["fields"]) == [field]
+]
 
 
-@pytest.mark.parametrize("missing", ["name", "siret", "address", "postcode", "city",
-                                     "legal_representative"])
-def test_required_organisation_fields(api, world, missing):
-    body = {k: v for k, v in ORG.items() if k != missing}
-    assert_error(api.post("/organisations", as_=world.users["applicant"], json=body), 422,
-                 "invalid_data", [missing])
+def test_organisation_validation(api, world, subtests):
+    for changes, field in BAD_ORGANISATIONS:
+        with subtests.test(changes=changes):
+            response = api.post("/organisations", as_=world.users["applicant"],
+                                json={**ORG, **changes})
+            error = assert_error(response, 422, "invalid_data", [field])
+            assert list(error["fields"]) == [field]
+    for missing in ("name", "siret", "address", "postcode", "city", "legal_representative"):
+        with subtests.test(missing=missing):
+            body = {k: v for k, v in ORG.items() if k != missing}
+            assert_error(api.post("/organisations", as_=world.users["applicant"], json=body),
+                         422, "invalid_data", [missing])
 
 
 @pytest.mark.parametrize("role", ["instructor", "juror", "finance"])

@@ -56,7 +56,7 @@ CHECK_ORDER = [
     ("draft", "instructor", "declare_eligible", {}, 409, "invalid_state"),
     ("submitted", "applicant", "submit", {}, 409, "invalid_state"),
     ("granted", "applicant", "withdraw", {}, 409, "invalid_state"),
-    ("closed", "applicant", "withdraw", {}, 409, "invalid_state"),
+    ("rejected", "applicant", "withdraw", {}, 409, "invalid_state"),
     ("in_progress", "finance", "pay", {}, 409, "invalid_state"),
     ("reviewed", "instructor", "request_completion", {}, 409, "invalid_state"),
     # 5. guards
@@ -299,7 +299,7 @@ def test_only_finance_records_payments(api, world, state, who):
     assert_error(pay(api, world, app.id, 100, who=who), 403, "forbidden")
 
 
-@pytest.mark.parametrize("body, field", [
+BAD_PAYMENTS = [
     ({"kind": "advance", "amount_cents": 0, "paid_on": "2026-11-02"}, "amount_cents"),
     ({"kind": "advance", "amount_cents": -5, "paid_on": "2026-11-02"}, "amount_cents"),
     ({"kind": "advance", "amount_cents": "100", "paid_on": "2026-11-02"}, "amount_cents"),
@@ -307,13 +307,18 @@ def test_only_finance_records_payments(api, world, state, who):
     ({"kind": "gift", "amount_cents": 100, "paid_on": "2026-11-02"}, "kind"),
     ({"kind": "advance", "amount_cents": 100, "paid_on": "02/11/2026"}, "paid_on"),
     ({"kind": "advance", "amount_cents": 100}, "paid_on"),
-])
-def test_payment_validation(api, world, db, body, field):
+]
+
+
+def test_payment_validation(api, world, db, subtests):
     app = world.bring_to(world.application(), "granted")
-    response = api.post(f"/applications/{app.id}/payments", as_=world.users["finance"],
-                        json=body)
-    assert_error(response, 422, "invalid_data", [field])
-    assert db.session.scalar(select(func.count(Payment.id))) == 0
+    before = snapshot(api, world, db, app.id)
+    for body, field in BAD_PAYMENTS:
+        with subtests.test(body=body):
+            response = api.post(f"/applications/{app.id}/payments",
+                                as_=world.users["finance"], json=body)
+            assert_error(response, 422, "invalid_data", [field])
+    assert snapshot(api, world, db, app.id) == before
 
 
 def test_a_convention_is_required_above_23000_euros(api, world):
@@ -434,9 +439,32 @@ def test_full_trip_by_api(api, world, db):
     assert [h["at"] for h in final["history"]] == sorted(h["at"] for h in final["history"])
     actors = {h["trigger"]: h["actor"] for h in final["history"]}
     assert actors["submit"] == "Égalité 13" and actors["pay"] == "Fabien Finances"
-    actions = [a["action"] for a in final["activity"]]
-    assert actions.count("payment") == 1 and actions.count("review_submitted") == 2
-    assert {"create", "edit"} <= set(actions)
+    assert [a["action"] for a in final["activity"]] == ["create", "edit", "payment"]
+    staff = ok(api.get(f"/applications/{app_id}", as_=instructor))
+    assert [a["action"] for a in staff["activity"]].count("review_submitted") == 2
+    assert staff["history"] == final["history"]
     assert final["score"] is not None  # decided: the applicant may see it now
     assert final["available_triggers"] == []
     assert db.session.scalar(select(func.count(Notification.id))) > 0
+
+
+def test_a_report_sent_back_for_changes_can_be_submitted_again(api, world):
+    app = world.bring_to(world.application(), "in_progress")
+    applicant, instructor = world.users["applicant"], world.users["instructor"]
+    first = trigger_data("submit_report", app)
+    ok(api.post(f"/applications/{app.id}/report", as_=applicant, json=first))
+    ok(api.fire(app.id, "request_report_changes", instructor,
+                {"comment": "Détaillez la ligne 64."}))
+    charges = dict(first["realised"]["charges"])
+    charges["61"] = charges.pop("62")  # a line moved, the others kept with new amounts
+    charges["64"] -= 100
+    products = {**first["realised"]["products"]}
+    products["75"] -= 100
+    again = {**first, "realised": {"charges": charges, "products": products},
+             "narrative": "Douze ateliers ; la ligne 64 couvre deux animateurs."}
+    report = ok(api.post(f"/applications/{app.id}/report", as_=applicant, json=again))
+    assert report["state"] == "report_submitted"
+    assert report["narrative"] == again["narrative"]
+    lines = {(line["side"], line["code"]): line["amount_cents"] for line in report["lines"]}
+    assert lines == {(side, code): cents for side, amounts in again["realised"].items()
+                     for code, cents in amounts.items()}

@@ -13,7 +13,16 @@ LOGIN_MESSAGE = N_("Connectez-vous pour accéder à cette page.")
 
 
 def register_web(app: Flask) -> None:
-    from aap.web import admin, applicant, dossier, finance, instructor, jury, public
+    from aap.web import (
+        admin,
+        applicant,
+        dossier,
+        finance,
+        instructor,
+        instructor_jury,  # noqa: F401 - adds the jury pages to the instructor blueprint
+        jury,
+        public,
+    )
 
     # Flask-Login shows its messages through this callback: translated like the rest
     login_manager.localize_callback = gettext

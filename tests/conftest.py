@@ -77,12 +77,9 @@ def is_postgres(app) -> bool:
 
 
 def _empty_tables() -> None:
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-    if _db.engine.dialect.name == "postgresql":
-        _db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            _db.session.execute(text(f"DELETE FROM {table}"))
+    """DELETE children before parents (cheaper than TRUNCATE for these small tables)."""
+    for table in reversed(_db.metadata.sorted_tables):
+        _db.session.execute(text(f"DELETE FROM {table.name}"))
     _db.session.commit()
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from flask import request
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
 
 from aap.api.auth import SECURITY, current_api_user, token_required
 from aap.api.schemas import (
@@ -19,6 +21,7 @@ from aap.api.schemas import (
 )
 from aap.api.serializers import application_out, application_summary, review_out
 from aap.services import applications, reviews, workflow
+from workflows import get_workflow
 
 blp = Blueprint("api_applications", __name__, description="Applications (dossiers)")
 
@@ -68,16 +71,33 @@ def patch_application(data, application_id):
 
 
 @blp.route("/applications/<int:application_id>/transitions/<trigger>", methods=["POST"])
-@blp.doc(security=SECURITY)
+@blp.doc(security=SECURITY, requestBody={
+    "required": False, "content": {"application/json": {"schema": TransitionIn}}})
 @token_required
-@blp.arguments(TransitionIn)
 @blp.response(200, ApplicationOut)
-def fire_transition(data, application_id, trigger):
-    """Fire a workflow trigger. Refusals: 404 not visible or unknown trigger, 403 role,
-    409 state, 422 guard (``code`` says which, e.g. ``budget_exceeded``)."""
+def fire_transition(application_id, trigger):
+    """Fire a workflow trigger. Refusals, in this order: 404 not visible or unknown
+    trigger, 403 role, 409 state, then 422 for the body or a guard (``code`` says which,
+    e.g. ``budget_exceeded``)."""
     user = current_api_user()
     app = applications.get_visible(user, application_id)
-    return application_out(workflow.fire(app, trigger, user, data), user)
+    get_workflow(app.call.workflow).check(app, trigger, user)
+    return application_out(workflow.fire(app, trigger, user, _json_body(TransitionIn())),
+                           user)
+
+
+def _json_body(schema) -> dict:
+    """The JSON body loaded with ``schema`` (an empty body is ``{}``): 400 if it is not
+    JSON, 422 with per-field messages if it does not fit."""
+    if not request.get_data():
+        return schema.load({})
+    body = request.get_json(silent=True)
+    if body is None:
+        abort(400, message="Corps de requête JSON invalide.")
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        abort(422, messages={"json": exc.messages})
 
 
 @blp.route("/applications/<int:application_id>/payments", methods=["POST"])

@@ -29,7 +29,7 @@ def _call_or_404(call_id: int) -> Call:
 def create_call(data):
     require_role(current_api_user(), "instructor")
     call = calls.create_call(data)
-    return call_out(call, budget.summary(call), now())
+    return call_out(call, budget.summary(call), now(), current_api_user())
 
 
 @blp.route("/calls", methods=["GET"])
@@ -46,7 +46,8 @@ def list_calls(args):
     ).unique().all()
     figures = budget.summaries(list(items))
     at = now()
-    return {"items": [call_out(c, figures[c.id], at) for c in items], "page": page,
+    viewer = current_api_user()
+    return {"items": [call_out(c, figures[c.id], at, viewer) for c in items], "page": page,
             "pages": max(1, -(-total // per_page)), "total": total}
 
 
@@ -56,7 +57,7 @@ def list_calls(args):
 @blp.response(200, CallOut)
 def get_call(call_id):
     call = _call_or_404(call_id)
-    return call_out(call, budget.summary(call), now())
+    return call_out(call, budget.summary(call), now(), current_api_user())
 
 
 @blp.route("/calls/<int:call_id>/jury", methods=["PUT"])

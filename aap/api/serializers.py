@@ -19,7 +19,11 @@ def fund_out(fund: Fund) -> dict:
             "notification_ue": fund.notification_ue}
 
 
-def call_out(call: Call, budget: BudgetSummary, at) -> dict:
+def call_out(call: Call, budget: BudgetSummary, at,
+             viewer: User | None = None) -> dict:
+    """The call; its jury's composition only for staff (jurors stay anonymous to
+    applicants)."""
+    staff = viewer is not None and viewer.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
     return {
         "id": call.id, "fund_id": call.fund_id, "fund": fund_out(call.fund),
         "title": call.title, "description": call.description, "fiscal_year": call.fiscal_year,
@@ -34,7 +38,7 @@ def call_out(call: Call, budget: BudgetSummary, at) -> dict:
                  for c in call.criteria],
         "scale": call.scale, "min_total": call.min_total, "min_reviews": call.min_reviews,
         "overflow": call.overflow, "partial_min_share": call.partial_min_share,
-        "juror_ids": [m.user_id for m in call.jury],
+        "juror_ids": [m.user_id for m in call.jury] if staff else [],
         "budget": budget.as_dict(),
     }
 

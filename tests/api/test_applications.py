@@ -145,7 +145,7 @@ def test_patch_while_incomplete_works(api, world):
 
 @pytest.mark.parametrize("who", ["instructor", "finance", "admin"])
 def test_staff_cannot_patch(api, world, who):
-    app = world.application()
+    app = world.bring_to(world.application(), "incomplete")
     assert_error(api.patch(f"/applications/{app.id}", as_=world.users[who],
                            json={"title": "Réécrit"}), 403, "forbidden")
 
@@ -280,9 +280,9 @@ def test_lists_are_role_scoped(api, world, db):
 
     assert sorted(_ids(api, world.users["applicant"])) == sorted(a.id for a in own)
     assert sorted(_ids(api, world.users["foreign_applicant"])) == sorted(a.id for a in foreign)
-    everything = sorted(a.id for a in own + foreign)
+    submitted = sorted([in_review.id, foreign[0].id])  # staff never see drafts
     for staff in ("instructor", "finance", "admin"):
-        assert sorted(_ids(api, world.users[staff])) == everything
+        assert sorted(_ids(api, world.users[staff])) == submitted
     # jurors: only what is assigned to them and not recused (never drafts)
     assert _ids(api, world.users["juror"]) == [in_review.id]
     assert _ids(api, world.users["juror2"]) == [in_review.id]
@@ -298,11 +298,14 @@ def test_list_filters(api, world, db):
     a = world.bring_to(world.application(), "submitted")
     b = world.application()
     c = make_application(other_call, world.org)
-    instructor = world.users["instructor"]
-    assert sorted(_ids(api, instructor, "&state=draft")) == sorted([b.id, c.id])
+    applicant, instructor = world.users["applicant"], world.users["instructor"]
+    assert sorted(_ids(api, applicant, "&state=draft")) == sorted([b.id, c.id])
+    assert _ids(api, applicant, "&state=submitted") == [a.id]
+    assert _ids(api, applicant, f"&call_id={other_call.id}") == [c.id]
+    assert _ids(api, applicant, f"&call_id={world.call.id}&state=draft") == [b.id]
     assert _ids(api, instructor, "&state=submitted") == [a.id]
-    assert _ids(api, instructor, f"&call_id={other_call.id}") == [c.id]
-    assert _ids(api, instructor, f"&call_id={world.call.id}&state=draft") == [b.id]
+    assert _ids(api, instructor, "&state=draft") == []
+    assert _ids(api, instructor, f"&call_id={other_call.id}") == []
     assert _ids(api, world.users["foreign_applicant"], f"&call_id={world.call.id}") == []
     assert db.session.get(Call, other_call.id) is not None
 
@@ -335,6 +338,9 @@ MATRIX = [
     ("outside_juror", "reviewed"),
     ("juror", "draft"),  # a juror never sees a draft, even of a call it judges
     ("recused_juror", "in_review"),
+    ("instructor", "draft"),  # a draft is the applicant's own work until submitted
+    ("finance", "draft"),
+    ("admin", "draft"),
 ]
 
 
@@ -353,14 +359,14 @@ def test_what_is_not_visible_is_404_without_data(api, world, db, who, state):
         assert app.title not in str(error) and world.org.name not in str(error)
     assert audit_count(db, app.id) == events
     db.session.expire_all()
-    assert ok(api.get(f"/applications/{app.id}", as_=world.users["instructor"]))["state"] \
+    assert ok(api.get(f"/applications/{app.id}", as_=world.users["applicant"]))["state"] \
         == state
     assert app.id not in _ids(api, user)
 
 
 @pytest.mark.parametrize("who, state", [
     ("applicant", "draft"), ("applicant", "closed"), ("juror", "in_review"),
-    ("juror2", "granted"), ("instructor", "draft"), ("finance", "submitted"),
+    ("juror2", "granted"), ("instructor", "submitted"), ("finance", "submitted"),
     ("admin", "in_review"),
 ])
 def test_who_may_read_an_application(api, world, who, state):

@@ -86,6 +86,7 @@ def test_too_large_is_413(app, client, world):
 def test_downloads_are_checked_against_the_application(client, world, who, status):
     app = world.application()
     body = _upload(client, _token(client, world.users["applicant"]), app.id, PDF).get_json()
+    world.fire(app, "submit")  # staff see an application once it is submitted
     response = client.get(body["url"], headers=_token(client, world.users[who]))
     assert response.status_code == status
     anonymous = client.get(body["url"])
@@ -96,9 +97,14 @@ def test_uploads_are_refused_to_others_and_after_submission(client, world):
     app = world.application()
     foreign = _upload(client, _token(client, world.users["foreign_applicant"]), app.id, PDF)
     assert foreign.status_code == 404
+    draft_for_staff = _upload(client, _token(client, world.users["instructor"]), app.id, PDF)
+    assert draft_for_staff.status_code == 404  # a draft is invisible to staff
+    world.bring_to(app, "incomplete")
     staff = _upload(client, _token(client, world.users["instructor"]), app.id, PDF)
     assert staff.status_code == 403
-    world.fire(app, "submit")
+    answer = _upload(client, _token(client, world.users["applicant"]), app.id, PDF)
+    assert answer.status_code == 201  # completing an incomplete file
+    world.fire(app, "resubmit")
     late = _upload(client, _token(client, world.users["applicant"]), app.id, PDF)
     assert late.status_code == 409
 
@@ -111,3 +117,11 @@ def test_unknown_kind_and_missing_file(client, world):
                            data={"kind": "rib"}, content_type="multipart/form-data")
     assert response.status_code == 422
     assert "file" in response.get_json()["error"]["fields"]
+
+
+def test_a_draft_and_its_files_stay_private_to_the_organisation(client, world):
+    app = world.application()
+    body = _upload(client, _token(client, world.users["applicant"]), app.id, PDF).get_json()
+    for who in ("instructor", "finance", "admin"):
+        response = client.get(body["url"], headers=_token(client, world.users[who]))
+        assert response.status_code == 404

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from aap.models import Application, Call
-from aap.vocabulary import BUDGET_LINES, DOMAINS, GROUNDS
+from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES, DOMAINS, GROUNDS
 from forms.fields import EuroField, MultiCheckboxField
 
 LIMITS = {"title": 300, "summary": 5000, "objectives": 5000, "target_public": 2000}
@@ -35,12 +36,17 @@ class ApplicationForm(FlaskForm):
     territories = TextAreaField(
         _l("Territoires (une commune ou un quartier prioritaire par ligne)"),
         validators=[Length(max=5000)], render_kw={"rows": 4})
-    envelope = SelectField(_l("Enveloppe"), choices=[], validate_choice=True)
+    # checked by the service (an unknown key is refused there, in French)
+    envelope = SelectField(_l("Enveloppe"), choices=[], validate_choice=False)
     beneficiaries = IntegerField(_l("Bénéficiaires attendus"),
                                  validators=[Optional(), NumberRange(min=0, max=10_000_000)])
     starts_on = DateField(_l("Début de l'action"), validators=[Optional()])
     ends_on = DateField(_l("Fin de l'action"), validators=[Optional()])
     requested = EuroField(_l("Montant demandé (€)"))
+    # The attachment travels with the rest of the form (multipart), so that adding a file
+    # also saves what was typed, and nothing typed is lost.
+    attachment_kind = SelectField(_l("Nature de la pièce"), choices=[], validate_choice=False)
+    attachment_file = FileField(_l("Fichier"))
 
     @classmethod
     def for_call(cls, call: Call, application: Application | None = None, **kwargs
@@ -54,6 +60,7 @@ class ApplicationForm(FlaskForm):
         form.grounds.choices = [(k, str(v)) for k, v in GROUNDS.items()]
         form.envelope.choices = [("", _l("— Choisir —"))] + [
             (e.key, e.label) for e in call.envelopes]
+        form.attachment_kind.choices = [(k, str(v)) for k, v in ATTACHMENT_KINDS.items()]
         if application is not None and not form.is_submitted():
             form.load(application)
         return form
@@ -98,6 +105,69 @@ class ApplicationForm(FlaskForm):
         general = []
         for key, messages in problems.items():
             name = PROBLEM_FIELDS.get(key, key)
+            parts = key.split(".")
+            if len(parts) == 3 and parts[0] == "budget":  # budget.charges.64
+                name = line_field_name(parts[1], parts[2])
+            if name in self._fields and name != "csrf_token":
+                self[name].errors = [*self[name].errors, *messages]
+            else:
+                general.extend(messages)
+        return general
+
+    def totals(self) -> dict[str, int]:
+        """Each side's total of what is typed (valid amounts only), in cents."""
+        return {side: sum(self[line_field_name(side, code)].data or 0 for code in lines)
+                for side, lines in BUDGET_LINES.items()}
+
+
+class ReportForm(FlaskForm):
+    """The final report (CERFA 15059): realised lines against the provisional budget."""
+
+    narrative = TextAreaField(_l("Actions réalisées"), validators=[Length(max=10_000)],
+                              render_kw={"rows": 8})
+    beneficiaries_reached = IntegerField(
+        _l("Bénéficiaires atteints"),
+        validators=[InputRequired(_l("Indiquez le nombre de bénéficiaires atteints.")),
+                    NumberRange(min=0, max=10_000_000,
+                                message=_l("Un nombre entre 0 et 10 000 000."))],
+        render_kw={"inputmode": "numeric"})
+    gap_explanation = TextAreaField(_l("Explication des écarts"),
+                                    validators=[Length(max=10_000)], render_kw={"rows": 5})
+
+    @classmethod
+    def build(cls, application: Application, **kwargs) -> ReportForm:
+        attrs = {line_field_name(side, code): EuroField(label)
+                 for side, lines in BUDGET_LINES.items() for code, label in lines.items()}
+        form = type("CallReportForm", (cls,), attrs)(**kwargs)
+        report = application.report
+        if report is not None and not form.is_submitted():
+            form.narrative.data = report.narrative
+            form.gap_explanation.data = report.gap_explanation
+            form.beneficiaries_reached.data = report.beneficiaries_reached
+            realised = report.realised()
+            for side, lines in BUDGET_LINES.items():
+                for code in lines:
+                    form[line_field_name(side, code)].data = realised[side].get(code)
+        return form
+
+    def line_fields(self, side: str) -> list:
+        return [self[line_field_name(side, code)] for code in BUDGET_LINES[side]]
+
+    def realised(self) -> dict[str, dict[str, int]]:
+        return {side: {code: self[line_field_name(side, code)].data or 0 for code in lines
+                       if self[line_field_name(side, code)].data}
+                for side, lines in BUDGET_LINES.items()}
+
+    def values(self) -> dict:
+        return {"realised": self.realised(), "narrative": self.narrative.data or "",
+                "beneficiaries_reached": self.beneficiaries_reached.data or 0,
+                "gap_explanation": self.gap_explanation.data or ""}
+
+    def show_problems(self, problems: dict[str, list[str]]) -> list[str]:
+        general = []
+        for key, messages in problems.items():
+            parts = key.split(".")
+            name = line_field_name(parts[1], parts[2]) if len(parts) == 3 else key
             if name in self._fields and name != "csrf_token":
                 self[name].errors = [*self[name].errors, *messages]
             else:

@@ -45,6 +45,30 @@ APPLICANT = "applicant"
 INSTRUCTOR = "instructor"
 FINANCE = "finance"
 
+# What each trigger is called in messages (French, like the state labels).
+TRIGGER_LABELS: dict[str, str] = {
+    "submit": "Déposer le dossier",
+    "request_completion": "Demander des compléments",
+    "resubmit": "Redéposer le dossier complété",
+    "declare_ineligible": "Déclarer irrecevable",
+    "declare_eligible": "Déclarer recevable",
+    "open_review": "Ouvrir l'évaluation par le jury",
+    "close_review": "Clore l'évaluation",
+    "propose": "Proposer au financement",
+    "waitlist": "Mettre sur liste d'attente",
+    "reject": "Refuser",
+    "promote": "Proposer au financement (depuis la liste d'attente)",
+    "grant": "Accorder la subvention",
+    "sign_convention": "Enregistrer la convention signée",
+    "pay": "Enregistrer un versement",
+    "submit_report": "Déposer le compte rendu",
+    "request_report_changes": "Demander des corrections du compte rendu",
+    "approve_report": "Approuver le compte rendu",
+    "close": "Clore le dossier",
+    "withdraw": "Retirer le dossier",
+    "cancel": "Annuler la subvention",
+}
+
 TRANSITIONS: list[dict] = [
     {"trigger": "submit", "source": ["draft"], "dest": "submitted", "roles": [APPLICANT],
      "guards": ["call_open", "application_ready"],
@@ -105,4 +129,5 @@ DEFINITION = {
     "initial": INITIAL,
     "states": STATES,
     "transitions": TRANSITIONS,
+    "trigger_labels": TRIGGER_LABELS,
 }

@@ -129,6 +129,7 @@ class Workflow:
         self.initial: str = definition["initial"]
         self.states: list[dict[str, str]] = definition["states"]
         self.specs = [TransitionSpec.from_data(t) for t in definition["transitions"]]
+        self.trigger_labels: dict[str, str] = definition.get("trigger_labels", {})
         self.hooks = hooks
         self._check_names()
         self.machine = Machine(
@@ -168,6 +169,9 @@ class Workflow:
     def label(self, state: str) -> str:
         return next((s["label"] for s in self.states if s["name"] == state), state)
 
+    def trigger_label(self, trigger: str) -> str:
+        return self.trigger_labels.get(trigger, trigger)
+
     def roles_for(self, trigger: str) -> set[str]:
         return {r for s in self.specs if s.trigger == trigger for r in s.roles}
 
@@ -197,7 +201,8 @@ class Workflow:
         spec = self.spec_for(trigger, subject.state)
         if spec is None:
             raise StateNotAllowed(
-                f"Action « {trigger} » impossible dans l'état « {self.label(subject.state)} »."
+                f"Action « {self.trigger_label(trigger)} » impossible dans l'état "
+                f"« {self.label(subject.state)} »."
             )
         return spec
 

@@ -379,6 +379,8 @@ class ReportOut(Schema):
 class ReviewIn(StrictSchema):
     conflict = fields.Boolean(load_default=False)
     scores = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
+    comments = fields.Dict(keys=fields.String(), values=fields.String(),
+                           metadata={"description": "a comment per criterion"})
     comment = Text(10000, load_default="")
     submit = fields.Boolean(load_default=False)
 
@@ -389,6 +391,7 @@ class ReviewOut(Schema):
     juror = fields.String()
     conflict = fields.Boolean()
     scores = fields.Dict()
+    comments = fields.Dict()
     comment = fields.String()
     total = fields.Decimal(as_string=True, allow_none=True)
     submitted = fields.Boolean()

@@ -118,6 +118,7 @@ def review_out(review: Review) -> dict:
         "id": review.id, "juror_id": review.juror_id, "juror": review.juror.display_name,
         "conflict": review.conflict,
         "scores": {s.criterion_key: str(s.score) for s in review.scores},
+        "comments": {s.criterion_key: s.comment for s in review.scores if s.comment},
         "comment": review.comment, "total": review.total, "submitted": review.submitted,
         "submitted_at": review.submitted_at,
     }

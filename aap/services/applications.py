@@ -184,3 +184,19 @@ def list_visible(actor: User, *, call_id: int | None = None, state: str | None =
         .order_by(Application.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     return Page(items=list(items), page=page, per_page=per_page, total=total)
+
+
+def list_own(actor: User, *, page: int = 1, per_page: int = 25) -> Page:
+    """The applications of the actor's organisations only (an applicant who also holds a
+    staff role sees its own work here, not every submitted application)."""
+    from aap.models import Membership
+
+    query = select(Application).where(Application.organisation_id.in_(
+        select(Membership.organisation_id).where(Membership.user_id == actor.id)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.options(selectinload(Application.budget_lines))
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).unique().all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total)

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from aap.database import lock, write_transaction
 from aap.errors import ValidationFailed
 from aap.extensions import db
-from aap.models import Call, Criterion, Envelope, Fund, JuryMember, User
+from aap.models import (
+    Application,
+    AuditEvent,
+    Call,
+    Criterion,
+    Decision,
+    Envelope,
+    Fund,
+    JuryMember,
+    Review,
+    User,
+)
 from aap.models.accounts import Role
 from aap.services import identifiers
+from aap.timeutil import PARIS, now, to_paris
+from aap.vocabulary import N_
 
 
 def create_fund(data: dict) -> Fund:
@@ -96,3 +112,252 @@ def set_jury(call: Call, juror_ids: list[int]) -> list[JuryMember]:
     call.jury.extend(JuryMember(user_id=i) for i in juror_ids if i not in present)
     db.session.commit()
     return call.jury
+
+
+# ---------------------------------------------------------------------------------------
+# Editing a call once applications exist, and cloning last year's call.
+# ---------------------------------------------------------------------------------------
+
+#: The fields of a call as the forms and ``update_call`` name them.
+CALL_FIELDS = (
+    "fund_id", "title", "description", "fiscal_year", "opens_at", "closes_at",
+    "budget_cents", "envelopes", "rules", "grid", "scale", "min_total", "min_reviews",
+    "overflow", "partial_min_share", "disagreement_threshold", "completion_days",
+)
+#: States reached through the ranking (a proposal, a waitlist, a decision): the
+#: allocation parameters have been used by then.
+RANKED_STATES = (
+    "proposed", "waitlisted", "granted", "contracted", "in_progress", "report_submitted",
+    "report_approved", "closed", "cancelled",
+)
+
+REASON_APPLICATIONS = N_(
+    "Des dossiers existent pour cet appel : le changer les rattacherait à un autre "
+    "dispositif ou exercice (références, imputation budgétaire).")
+REASON_SUBMITTED = N_(
+    "Des dossiers ont été déposés sous ces règles : les changer serait inéquitable.")
+REASON_OPENING = N_(
+    "Des dossiers ont été déposés : l'ouverture ne peut plus être déplacée.")
+REASON_REVIEWS = N_(
+    "L'évaluation a commencé : la grille et l'échelle ne peuvent plus changer.")
+REASON_RANKED = N_(
+    "Le classement a déjà servi à des propositions ou des décisions : ses paramètres ne "
+    "peuvent plus changer.")
+
+
+@dataclass(frozen=True)
+class CallUsage:
+    """What already depends on a call (what makes some of its fields unsafe to change)."""
+
+    applications: int
+    submitted: int
+    reviews: int
+    ranked: int
+    committed_cents: int
+    envelope_use: dict[int, tuple[int, int]]  # envelope id -> (applications, committed)
+
+
+def usage(call: Call) -> CallUsage:
+    if call.id is None:
+        return CallUsage(0, 0, 0, 0, 0, {})
+    row = db.session.execute(
+        select(func.count(Application.id),
+               func.count(Application.id).filter(Application.state != "draft"),
+               func.count(Application.id).filter(Application.state.in_(RANKED_STATES)),
+               func.coalesce(func.sum(Application.committed_cents), 0))
+        .where(Application.call_id == call.id)).one()
+    reviews = db.session.scalar(
+        select(func.count(Review.id)).join(Application, Application.id == Review.application_id)
+        .where(Application.call_id == call.id)) or 0
+    decided = db.session.scalar(
+        select(func.count(Decision.id)).join(Application, Application.id == Decision.application_id)
+        .where(Application.call_id == call.id)) or 0
+    per_envelope = db.session.execute(
+        select(Application.envelope_id, func.count(Application.id),
+               func.coalesce(func.sum(Application.committed_cents), 0))
+        .where(Application.call_id == call.id, Application.envelope_id.is_not(None))
+        .group_by(Application.envelope_id))
+    return CallUsage(applications=row[0], submitted=row[1], reviews=reviews,
+                     ranked=max(row[2], decided), committed_cents=int(row[3]),
+                     envelope_use={e: (n, int(c)) for e, n, c in per_envelope})
+
+
+def editable_fields(call: Call, used: CallUsage | None = None) -> dict[str, str | None]:
+    """Each field of the call: ``None`` when it may be changed, else why it may not.
+
+    Fields that stay editable may still be limited in value (``update_call`` says so):
+    the closing date can only be extended once applications were submitted, the budget
+    and the envelopes never fall under what is committed, and an envelope chosen by
+    applications is never removed nor renamed.
+    """
+    used = used or usage(call)
+    locks: dict[str, str | None] = dict.fromkeys(CALL_FIELDS)
+    if used.applications:
+        locks["fund_id"] = locks["fiscal_year"] = REASON_APPLICATIONS
+    if used.submitted:
+        locks["opens_at"] = REASON_OPENING
+        locks["rules"] = REASON_SUBMITTED
+    if used.reviews:
+        locks["grid"] = locks["scale"] = REASON_REVIEWS
+    if used.ranked:
+        for name in ("min_total", "min_reviews", "overflow", "partial_min_share",
+                     "disagreement_threshold"):
+            locks[name] = REASON_RANKED
+    return locks
+
+
+def current_values(call: Call) -> dict:
+    """The call in the shape of ``create_call``'s data (and of ``update_call``'s)."""
+    return {
+        "fund_id": call.fund_id, "title": call.title, "description": call.description or "",
+        "fiscal_year": call.fiscal_year, "opens_at": call.opens_at, "closes_at": call.closes_at,
+        "budget_cents": call.budget_cents,
+        "envelopes": [{"key": e.key, "label": e.label, "budget_cents": e.budget_cents}
+                      for e in call.envelopes],
+        "rules": {"min_request_cents": call.min_request_cents,
+                  "max_request_cents": call.max_request_cents,
+                  "max_share_of_cost": call.max_share_of_cost},
+        "grid": [{"key": c.key, "label": c.label, "weight": c.weight, "max": c.max_score}
+                 for c in call.criteria],
+        "scale": call.scale, "min_total": call.min_total, "min_reviews": call.min_reviews,
+        "overflow": call.overflow, "partial_min_share": call.partial_min_share,
+        "disagreement_threshold": call.disagreement_threshold,
+        "completion_days": call.completion_days,
+    }
+
+
+def _normal(name: str, value):
+    """Values compared the same way whatever their type (Decimal vs str, list order)."""
+    if value is None:
+        return None
+    if name in ("min_total", "partial_min_share", "disagreement_threshold"):
+        return Decimal(str(value)).normalize()
+    if name == "rules":
+        return {k: (Decimal(str(v)).normalize() if k == "max_share_of_cost" and v is not None
+                    else v) for k, v in (value or {}).items()}
+    if name == "grid":
+        return [(c["key"], c["label"], Decimal(str(c.get("weight", 1))).normalize(),
+                 int(c["max"])) for c in value or []]
+    if name == "envelopes":
+        return sorted((e["key"], e["label"], int(e["budget_cents"])) for e in value or [])
+    if name == "description":
+        return value or ""
+    return value
+
+
+def _value_problems(call: Call, data: dict, used: CallUsage) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if used.submitted and "closes_at" in data and data["closes_at"] < call.closes_at:
+        fields["closes_at"] = [N_("Des dossiers ont été déposés : la clôture ne peut être "
+                                  "que prolongée, pas avancée.")]
+    if "budget_cents" in data and data["budget_cents"] < used.committed_cents:
+        fields["budget_cents"] = [N_("Le budget ne peut pas descendre sous le montant déjà "
+                                     "engagé par des subventions accordées.")]
+    if "envelopes" in data:
+        wanted = {e["key"]: e for e in data["envelopes"] or []}
+        for envelope in call.envelopes:
+            n, committed = used.envelope_use.get(envelope.id, (0, 0))
+            if not n:
+                continue
+            if envelope.key not in wanted:
+                fields.setdefault("envelopes", []).append(
+                    N_("Une enveloppe choisie par des dossiers ne peut être ni supprimée ni "
+                       "renommée.") + f" ({envelope.key})")
+            elif wanted[envelope.key]["budget_cents"] < committed:
+                fields.setdefault("envelopes", []).append(
+                    N_("Une enveloppe ne peut pas descendre sous ce qu'elle a déjà engagé.")
+                    + f" ({envelope.key})")
+    return fields
+
+
+def update_call(call: Call, data: dict, actor: User | None = None) -> Call:
+    """Change a call, refusing what is unsafe once applications, reviews or decisions
+    exist (see ``editable_fields``); every refusal is given per field, in French.
+
+    ``data`` has the shape of ``create_call``'s (any subset of ``CALL_FIELDS``). Fields
+    given with their current value are accepted even when locked. The call row is locked
+    while checking, so that a budget cut cannot race a grant.
+    """
+    call_id = call.id
+    with write_transaction():
+        call = db.session.execute(
+            lock(select(Call).where(Call.id == call_id), Call)
+            .execution_options(populate_existing=True)).unique().scalar_one()
+        before = current_values(call)
+        data = {k: v for k, v in data.items() if k in CALL_FIELDS}
+        changed = [k for k, v in data.items() if _normal(k, v) != _normal(k, before[k])]
+        used = usage(call)
+        locks = editable_fields(call, used)
+        fields = {name: [locks[name]] for name in changed if locks.get(name)}
+        merged = {**before, **data}
+        fields.update({k: v for k, v in _value_problems(call, data, used).items()
+                       if k not in fields})
+        for name, messages in _check_call(merged).items():
+            fields.setdefault(name, messages)
+        if "fund_id" in changed and db.session.get(Fund, data["fund_id"]) is None:
+            fields.setdefault("fund_id", ["Dispositif inconnu."])
+        if fields:
+            raise ValidationFailed("L'appel ne peut pas être modifié ainsi.", fields=fields)
+        _apply_call(call, {k: data[k] for k in changed})
+        if changed:
+            db.session.add(AuditEvent(
+                at=now(), actor_id=getattr(actor, "id", None), object_type="call",
+                object_id=call.id, action="call_edit", data={"fields": sorted(changed)}))
+    return call
+
+
+def _apply_call(call: Call, values: dict) -> None:
+    for name, value in values.items():
+        if name == "rules":
+            call.min_request_cents = value.get("min_request_cents")
+            call.max_request_cents = value.get("max_request_cents")
+            share = value.get("max_share_of_cost")
+            call.max_share_of_cost = Decimal(str(share)) if share is not None else None
+        elif name == "envelopes":
+            existing = {e.key: e for e in call.envelopes}
+            kept = []
+            for row in value or []:
+                envelope = existing.get(row["key"]) or Envelope(key=row["key"])
+                envelope.label, envelope.budget_cents = row["label"], row["budget_cents"]
+                kept.append(envelope)
+            call.envelopes = kept
+        elif name == "grid":
+            existing = {c.key: c for c in call.criteria}
+            kept = []
+            for i, row in enumerate(value or []):
+                criterion = existing.get(row["key"]) or Criterion(key=row["key"])
+                criterion.label, criterion.max_score = row["label"], row["max"]
+                criterion.weight, criterion.position = Decimal(str(row.get("weight", 1))), i
+                kept.append(criterion)
+            call.criteria = kept
+        elif name in ("min_total", "partial_min_share", "disagreement_threshold"):
+            setattr(call, name, Decimal(str(value)))
+        elif name in ("title", "description"):
+            setattr(call, name, (value or "").strip())
+        else:
+            setattr(call, name, value)
+
+
+def _next_year(moment: datetime) -> datetime:
+    """The same wall-clock time in Paris a year later (29 February becomes the 28th)."""
+    local = to_paris(moment)
+    try:
+        shifted = local.replace(year=local.year + 1)
+    except ValueError:
+        shifted = local.replace(year=local.year + 1, day=28)
+    return shifted.replace(tzinfo=PARIS).astimezone(UTC)
+
+
+def clone_values(call: Call) -> dict:
+    """Last year's call as the data of next year's: the next fiscal year, the dates a
+    year later (Paris time), the same budget, envelopes, rules, grid and jury; no
+    application is copied."""
+    values = current_values(call)
+    year = call.fiscal_year + 1
+    values.update(
+        fiscal_year=year,
+        title=call.title.replace(str(call.fiscal_year), str(year)),
+        opens_at=_next_year(call.opens_at), closes_at=_next_year(call.closes_at),
+        juror_ids=[m.user_id for m in call.jury],
+    )
+    return values

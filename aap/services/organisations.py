@@ -112,3 +112,57 @@ def accept_invitation(user: User, token: str) -> Organisation:
     invitation.accepted_at = now()
     db.session.commit()
     return invitation.organisation
+
+
+def get_for_member(actor: User, organisation_id: int) -> Organisation:
+    """The organisation, if the actor is one of its members (NotFound otherwise: a
+    non-member learns nothing, not even that it exists)."""
+    from aap.errors import NotFound
+    from aap.services import policies
+
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not policies.is_member(actor, organisation.id):
+        raise NotFound("Organisation introuvable.")
+    return organisation
+
+
+def of_member(actor: User) -> list[Organisation]:
+    return list(db.session.scalars(
+        select(Organisation).join(Membership).where(Membership.user_id == actor.id)
+        .order_by(Organisation.name)))
+
+
+def update_organisation(actor: User, organisation: Organisation, data: dict) -> Organisation:
+    from aap.services import policies
+
+    if not policies.is_member(actor, organisation.id):
+        raise Forbidden("Vous n'êtes pas membre de cette organisation.")
+    for name, value in clean(data).items():
+        setattr(organisation, name, value)
+    db.session.commit()
+    return organisation
+
+
+def members(organisation: Organisation) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(Membership).where(Membership.organisation_id == organisation.id)
+        .order_by(User.name, User.email)))
+
+
+def pending_invitations(organisation: Organisation) -> list[Invitation]:
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.organisation_id == organisation.id,
+                                 Invitation.accepted_at.is_(None),
+                                 Invitation.expires_at > now())
+        .order_by(Invitation.created_at.desc())))
+
+
+def invitation_for(token: str) -> Invitation | None:
+    """The invitation a link carries, if it is still valid."""
+    from aap.services import accounts
+
+    invitation = db.session.scalar(select(Invitation).where(
+        Invitation.digest == accounts.digest(token or "")))
+    if invitation is None or invitation.accepted_at or invitation.expires_at <= now():
+        return None
+    return invitation

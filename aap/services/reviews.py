@@ -48,9 +48,38 @@ def _clean_scores(application: Application, raw: dict) -> dict[str, Decimal]:
     return out
 
 
+COMMENT_MAX = 5000
+
+
+def _clean_comments(application: Application, raw: dict, scores: dict[str, Decimal],
+                    kept: set[str]) -> dict[str, str]:
+    """Per-criterion comments: known criteria only, each kept with a score (the row that
+    holds it), at most ``COMMENT_MAX`` characters."""
+    grid = {c.key for c in application.call.criteria}
+    fields: dict[str, list[str]] = {}
+    out: dict[str, str] = {}
+    for key, value in (raw or {}).items():
+        text = ("" if value is None else str(value)).strip()
+        if key not in grid:
+            fields[f"comments.{key}"] = ["Critère inconnu."]
+        elif len(text) > COMMENT_MAX:
+            fields[f"comments.{key}"] = [f"{COMMENT_MAX} caractères au maximum."]
+        elif text and key not in scores and key not in kept:
+            fields[f"comments.{key}"] = ["Notez ce critère pour enregistrer son commentaire."]
+        else:
+            out[key] = text
+    if fields:
+        raise ValidationFailed("Commentaires invalides.", fields=fields)
+    return out
+
+
 def save_review(actor: User, application: Application, data: dict) -> Review:
     """Save (and optionally submit) the juror's own review. Declaring a conflict recuses
-    the juror: the review no longer counts and the application is hidden from them."""
+    the juror: the review no longer counts and the application is hidden from them.
+
+    Optional keys (the web form): ``comments`` ({criterion: text}, stored on each score)
+    and ``replace_scores`` (scores left out of ``scores`` are removed, as a form that was
+    cleared means); without them, earlier scores and comments are kept as they were."""
     if not actor.has_role(Role.JUROR):
         if policies.can_see_application(actor, application):
             raise Forbidden("Seuls les jurés évaluent les dossiers.")
@@ -61,8 +90,14 @@ def save_review(actor: User, application: Application, data: dict) -> Review:
     if review.submitted:
         raise Conflict("Votre évaluation est déjà transmise.")
     scores = {} if data.get("conflict") else _clean_scores(application, data.get("scores") or {})
+    replace = bool(data.get("replace_scores"))
+    kept = set() if replace else {s.criterion_key for s in review.scores}
+    comments = None
+    if "comments" in data and not data.get("conflict"):
+        comments = _clean_comments(application, data.get("comments") or {}, scores, kept)
     if data.get("submit") and not data.get("conflict"):
-        missing = [c.label for c in application.call.criteria if c.key not in scores]
+        missing = [c.label for c in application.call.criteria
+                   if c.key not in scores and c.key not in kept]
         if missing:
             raise ValidationFailed("Notez chaque critère avant de transmettre.",
                                    fields={"scores": [f"Manquant : {m}" for m in missing]})
@@ -79,8 +114,18 @@ def save_review(actor: User, application: Application, data: dict) -> Review:
             if key in existing:
                 existing[key].score = value
             else:
-                review.scores.append(ReviewScore(criterion_key=key, score=value))
-        review.total = scoring.weighted_total(application.call, scores)
+                existing[key] = ReviewScore(criterion_key=key, score=value, comment="")
+                review.scores.append(existing[key])
+        if replace:
+            for key in set(existing) - set(scores):
+                review.scores.remove(existing.pop(key))
+        if comments is not None:
+            for key, row in existing.items():
+                if key in comments or replace:
+                    row.comment = comments.get(key, "")
+        # The total counts every score the review now holds, kept ones included.
+        review.total = scoring.weighted_total(
+            application.call, {key: row.score for key, row in existing.items()})
         if data.get("submit"):
             review.submitted, review.submitted_at = True, now()
             audit.record_action(application, actor, "review_submitted",

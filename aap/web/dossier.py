@@ -1,15 +1,27 @@
-"""One application, for anyone allowed to see it: its file and its timeline."""
+"""One application, for anyone allowed to see it: its file, its attachments, its
+timeline, its reviews (staff) and the actions the user may take on it now."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from aap.services import applications, audit
-from aap.vocabulary import BUDGET_LINES
+from aap.extensions import db
+from aap.models import Attachment, Review
+from aap.models.accounts import Role
+from aap.services import applications, attachments, audit, policies, scoring, workflow
+from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
+from forms.instruction import ACTION_LABELS, COMMENT_REQUIRED, DANGEROUS, FORMS, action_form
 from workflows import get_workflow
+from workflows.application import LATER_PAYMENT_STATES
+from workflows.engine import WorkflowError
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossiers")
+
+#: Triggers with their own pages elsewhere (the CERFA 15059 report form).
+ELSEWHERE = {"submit_report"}
 
 
 def budget_rows(budget: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int]]]:
@@ -23,13 +35,89 @@ def budget_rows(budget: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, 
     return rows
 
 
+def available_actions(user, app) -> list[str]:
+    """The triggers the user may try now (role and state; guards may still refuse), plus
+    a later payment for finance officers once the first one was made."""
+    triggers = [s.trigger for s in get_workflow(app.call.workflow).allowed_for(user, app)
+                if s.trigger in FORMS and s.trigger not in ELSEWHERE]
+    if app.state in LATER_PAYMENT_STATES and policies.acts_as(user, app, Role.FINANCE):
+        triggers.append("payment")
+    return triggers
+
+
+def _render(app, *, failed: str | None = None, failed_form=None, general=None,
+            status: int = 200):
+    triggers = available_actions(current_user, app)
+    forms = {t: failed_form if t == failed else action_form(t, app, fresh=True)
+             for t in triggers}
+    if failed and failed not in forms and failed_form is not None:
+        forms[failed] = failed_form  # no longer available: still show what was typed
+    staff = current_user.has_role(*policies.STAFF_ROLES)
+    reviews, aggregate = [], None
+    if staff:
+        reviews = list(db.session.scalars(
+            select(Review).where(Review.application_id == app.id).order_by(Review.id)))
+        aggregate = scoring.application_aggregate(app)
+    files = list(db.session.scalars(
+        select(Attachment).where(Attachment.application_id == app.id)
+        .order_by(Attachment.kind, Attachment.id)))
+    return render_template(
+        "dossier/detail.html", app=app, events=audit.trail(app.id),
+        budget=budget_rows(app.budget()), triggers=triggers, forms=forms, failed=failed,
+        general_errors=general or [], labels=ACTION_LABELS, comment_required=COMMENT_REQUIRED,
+        dangerous=DANGEROUS, staff=staff, reviews=reviews, aggregate=aggregate,
+        files=files, kinds=ATTACHMENT_KINDS,
+    ), status
+
+
 @bp.get("/<int:application_id>")
 @login_required
 def detail(application_id: int):
     app = applications.get_visible(current_user, application_id)
-    workflow = get_workflow(app.call.workflow)
-    return render_template(
-        "dossier/detail.html", app=app, events=audit.trail(app.id),
-        budget=budget_rows(app.budget()),
-        triggers=[s.trigger for s in workflow.allowed_for(current_user, app)],
-    )
+    return _render(app)
+
+
+@bp.post("/<int:application_id>/actions/<trigger>")
+@login_required
+def act(application_id: int, trigger: str):
+    app = applications.get_visible(current_user, application_id)  # 404 first
+    if trigger not in FORMS or trigger in ELSEWHERE:
+        abort(404, description=_("Action inconnue."))
+    form = action_form(trigger, app)
+    if not form.validate_on_submit():
+        return _render(app, failed=trigger, failed_form=form, status=422)
+    try:
+        if trigger in ("pay", "payment"):
+            workflow.record_payment(app, current_user, form.engine_data())
+        else:
+            workflow.fire(app, trigger, current_user, form.engine_data())
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        app = applications.get_visible(current_user, application_id)
+        general = form.show_problems(
+            {k: [_(m) for m in v] for k, v in (exc.fields or {}).items()})
+        message = _(exc.message)
+        if exc.status == 409 and trigger != "payment":  # the engine names the trigger's code
+            message = _("« %(action)s » est impossible dans l'état « %(state)s ».",
+                        action=ACTION_LABELS[trigger],
+                        state=_(get_workflow(app.call.workflow).label(app.state)))
+        shown = {m for f in form.error_fields() for m in f.errors} | set(general)
+        if message not in shown:
+            general.insert(0, message)
+        return _render(app, failed=trigger, failed_form=form, general=general,
+                       status=exc.status)
+    flash(_("%(action)s : c'est fait.", action=ACTION_LABELS[trigger]), "success")
+    return redirect(url_for("dossier.detail", application_id=application_id))
+
+
+@bp.get("/<int:application_id>/pieces/<int:attachment_id>")
+@login_required
+def attachment(application_id: int, attachment_id: int):
+    """A file of the application, for those who may see the application only."""
+    item, path = attachments.open_attachment(current_user, application_id, attachment_id)
+    if not path.is_file():
+        abort(404, description=_("Le fichier de cette pièce est introuvable."))
+    return send_file(path, mimetype=item.content_type, as_attachment=True,
+                     download_name=item.filename, max_age=0)

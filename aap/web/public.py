@@ -1,4 +1,5 @@
-"""Public pages: landing with the open calls, login, logout, language."""
+"""Public pages: landing with the open calls, login, logout, language; the account pages
+(registration, forgotten password, reset) and the invitation to join an organisation."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db, limiter
 from aap.models import Call
-from aap.services import accounts
+from aap.services import accounts, organisations
 from aap.timeutil import now
 from aap.web.helpers import ROLE_HOMES
+from forms.account import ForgotPasswordForm, RegisterForm, ResetPasswordForm
 from forms.auth import LoginForm
 
 bp = Blueprint("public", __name__)
@@ -105,3 +108,112 @@ def language(code: str):
 def accessibility():
     """The accessibility statement that the RGAA requires, linked from every footer."""
     return render_template("public/accessibility.html")
+
+
+# -- account -------------------------------------------------------------------------
+
+def _field_errors(form, fields: dict[str, list[str]]) -> None:
+    for name, messages in fields.items():
+        target = form[name] if name in form._fields else None
+        if target is not None:
+            target.errors = [*target.errors, *(_(m) for m in messages)]
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    """Self-service registration: the applicant role only."""
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")) or url_for("public.dashboard"))
+    form = RegisterForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]
+    status = 200
+    if form.validate_on_submit():
+        # every problem at once: the policy is checked even when the form has none
+        try:
+            user = accounts.register(form.email.data, form.password.data, form.name.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _field_errors(form, exc.fields)
+            status = 422
+        else:
+            session.permanent = True
+            login_user(user)
+            flash(_("Votre compte est créé. Renseignez maintenant votre organisation pour "
+                    "déposer un projet."), "success")
+            return redirect(_safe_next(request.args.get("next"))
+                            or url_for("applicant.home"))
+    elif request.method == "POST":
+        status = 422
+        if form.password.data and not form.password.errors:
+            form.password.errors = [_(m) for m in accounts.password_problems(
+                form.password.data, form.email.data or "")]
+    return render_template("public/register.html", form=form,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), status
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(
+            form.email.data,
+            lambda token: url_for("public.reset_password", token=token, _external=True))
+        # the same answer whether the account exists or not: no enumeration
+        return render_template("public/forgot_password.html", form=form, sent=True,
+                               email=form.email.data)
+    status = 422 if request.method == "POST" else 200
+    return render_template("public/forgot_password.html", form=form, sent=False), status
+
+
+@bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    row = accounts.reset_token_user(token)
+    if row is None:
+        return render_template("public/reset_password.html", form=None, invalid=True), 404
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            if exc.code == "invalid_token":
+                return render_template("public/reset_password.html", form=None,
+                                       invalid=True), 404
+            _field_errors(form, exc.fields)
+            status = 422
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Votre mot de passe est changé. Connectez-vous avec le nouveau."),
+                  "success")
+            return redirect(url_for("public.login"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("public/reset_password.html", form=form, invalid=False,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    """Join an organisation: log in (or register) with the invited address, then accept."""
+    invite = organisations.invitation_for(token)
+    if invite is None:
+        return render_template("public/invitation.html", invite=None), 404
+    wrong_address = (current_user.is_authenticated
+                     and current_user.email.lower() != invite.email.lower())
+    if request.method == "POST" and current_user.is_authenticated and not wrong_address:
+        try:
+            org = organisations.accept_invitation(current_user, token)
+        except (ValidationFailed, Forbidden) as exc:
+            db.session.rollback()
+            flash(_(exc.message), "error")
+            return redirect(url_for("public.invitation", token=token))
+        flash(_("Vous avez rejoint l'organisation « %(name)s ».", name=org.name), "success")
+        return redirect(url_for("applicant.organisation", organisation_id=org.id))
+    status = 403 if wrong_address else 200
+    return render_template("public/invitation.html", invite=invite, token=token,
+                           wrong_address=wrong_address), status

@@ -82,7 +82,19 @@ def page(browser, live_server, request):
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+
+    def console(msg) -> None:
+        # A form answered 4xx on purpose (422 with its errors, 413...) is logged by Chromium
+        # as "Failed to load resource" for the page itself: that is not a fault of the page.
+        # A failing script, style or image (another URL) still counts.
+        if msg.type != "error":
+            return
+        if msg.text.startswith("Failed to load resource") and \
+                (msg.location or {}).get("url") == tab.url:
+            return
+        errors.append(f"{msg.text} ({(msg.location or {}).get('url')})")
+
+    tab.on("console", console)
     tab.shots = Shots(tab, request.node.name)
     yield tab
     context.close()

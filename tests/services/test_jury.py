@@ -98,3 +98,11 @@ def test_jury_api_assigns_reports_progress_and_records_conflicts(client, panel):
     refused = client.get(f"/api/v1/calls/{world.call.id}/assignments",
                          headers={"Authorization": f"Bearer {applicant}"})
     assert refused.status_code == 403
+
+
+def test_a_partial_update_keeps_earlier_scores_in_the_total(world):
+    app = world.bring_to(world.application(), "in_review")
+    juror = world.users["juror"]
+    reviews.save_review(juror, app, {"scores": {"pertinence": 5}})
+    review = reviews.save_review(juror, app, {"scores": {"faisabilite": 5}, "submit": True})
+    assert review.submitted and review.total == 20  # 5/5 on both criteria: 20/20

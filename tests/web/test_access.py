@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from aap.services import workflow
 from tests import factories
 
 HOMES = {
@@ -54,7 +55,7 @@ def test_applicant_lists_only_its_organisations_applications(client, world, log_
     log_in(world.users["applicant"])
     page = client.get("/porteur/").text
     assert "Projet de mon association" in page
-    assert f'href="/dossiers/{mine.id}"' in page
+    assert f'href="/porteur/dossiers/{mine.id}"' in page
     assert "Projet d&#39;une autre association" not in page
     assert "Projet d'une autre association" not in page
     assert world.other_org.name not in page
@@ -93,9 +94,11 @@ def test_juror_never_sees_a_draft(client, world, log_in):
 
 
 @pytest.mark.parametrize("role", ["instructor", "finance", "admin"])
-def test_staff_see_any_application(client, world, log_in, role):
+def test_staff_see_any_submitted_application_but_no_draft(client, world, log_in, role):
     theirs = factories.make_application(world.call, world.other_org)
     log_in(world.actor_for(role))
+    assert client.get(f"/dossiers/{theirs.id}").status_code == 404
+    workflow.fire(theirs, "submit", world.users["foreign_applicant"], {})
     assert client.get(f"/dossiers/{theirs.id}").status_code == 200
 
 
@@ -107,6 +110,8 @@ def test_unknown_application_is_404(client, world, log_in):
 @pytest.mark.parametrize("path", ["/porteur/", "/dossiers/{id}", "/instruction/"])
 def test_html_escapes_an_application_title(client, world, log_in, path):
     app = world.application(title='<script>alert("xss")</script> & co')
+    if path == "/instruction/":
+        world.fire(app, "submit", {})
     user = world.users["instructor" if path == "/instruction/" else "applicant"]
     log_in(user)
     page = client.get(path.format(id=app.id)).text

@@ -155,8 +155,10 @@ def test_api_errors_stay_json(error_app, client):
 
 
 def make_applications(world, count: int):
+    """Submitted applications (staff never list drafts)."""
     for n in range(count):
-        factories.make_application(world.call, world.org, title=f"Projet numéro {n:02d}")
+        app = factories.make_application(world.call, world.org, title=f"Projet numéro {n:02d}")
+        world.fire(app, "submit", {})
 
 
 def rows(html: str) -> list[str]:
@@ -190,12 +192,12 @@ def test_a_bad_page_number_is_the_first_page(client, world, log_in, page):
 def test_pagination_keeps_the_filter(client, world, log_in):
     make_applications(world, 27)
     log_in(world.users["instructor"])
-    html = client.get("/instruction/?state=draft").text
+    html = client.get("/instruction/?state=submitted").text
     assert "Page 1 sur 2" in html
-    assert 'href="/instruction/?state=draft&amp;page=2" rel="next"' in html
-    assert '<option value="draft" selected>' in html
-    submitted = client.get("/instruction/?state=submitted").text
-    assert rows(submitted) == [] and "Aucun dossier." in submitted
+    assert 'href="/instruction/?state=submitted&amp;page=2" rel="next"' in html
+    assert '<option value="submitted" selected>' in html
+    eligible = client.get("/instruction/?state=eligible").text
+    assert rows(eligible) == [] and "Aucun dossier." in eligible
 
 
 def test_no_pagination_for_a_short_list(client, world, log_in):

@@ -1,0 +1,155 @@
+"""The applicant's whole journey in French, in Chromium: register → create the
+organisation → draft → upload a PDF → submit → acknowledgement → (the instructor asks for
+completion) → answer it → resubmit. Screenshots of each step in test-artifacts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from aap.extensions import db
+from aap.models import Application
+from aap.services import workflow
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EMAIL = "claire.porteuse@example.org"
+PASSWORD = "Egalite-2026-projet"
+
+
+def fill_application(page) -> None:
+    page.get_by_label("Titre du projet").fill("Ateliers « Égalité à l'embauche »")
+    page.get_by_label("Résumé").fill("Des simulations d'entretien avec des employeurs "
+                                     "du territoire et des jeunes des quartiers prioritaires.")
+    page.get_by_label("Objectifs").fill("Accompagner 60 jeunes ; sensibiliser 20 employeurs.")
+    page.get_by_label("Public visé").fill("Jeunes de 16 à 25 ans")
+    page.get_by_role("checkbox", name="Emploi", exact=True).check()
+    page.get_by_role("checkbox", name="Origine", exact=True).check()
+    page.get_by_role("checkbox", name="Lieu de résidence", exact=True).check()
+    page.get_by_role("textbox", name="Territoires").fill("Marseille — QPV Frais Vallon")
+    page.get_by_label("Bénéficiaires attendus").fill("60")
+    page.get_by_label("Début de l'action").fill("2026-09-01")
+    page.get_by_label("Fin de l'action").fill("2027-06-30")
+    page.get_by_label("62 – Autres services extérieurs").fill("3 000")
+    page.get_by_label("64 – Charges de personnel").fill("7 000")
+    page.get_by_label("74 – Subvention Intercommunalité(s) / EPCI").fill("5 000")
+    page.get_by_label("74 – Subvention État").fill("3 000")
+    page.get_by_label("Montant demandé (€)").fill("5 000")
+
+
+def journey(page, world, tmp_path, mobile: bool = False) -> None:
+    shots = page.shots
+    page.goto("/connexion")
+    page.get_by_role("link", name="Créer un compte porteur").click()
+    shots("inscription")
+    page.get_by_label("Nom et prénom").fill("Claire Porteuse")
+    page.get_by_label("Adresse électronique").fill(EMAIL)
+    page.get_by_label("Mot de passe (10 caractères").fill(PASSWORD)
+    page.get_by_label("Confirmez le mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Créer mon compte").click()
+    page.wait_for_url("**/porteur/")
+    assert page.locator("h1").inner_text() == "Espace porteur"
+    shots("espace-porteur-vide")
+
+    page.get_by_role("link", name="Créer mon organisation").first.click()
+    page.get_by_label("Raison sociale").fill("Association Égalité Vitrolles")
+    page.get_by_label("SIRET (14 chiffres)").fill("732 829 320 00075")  # wrong key
+    page.get_by_label("Adresse", exact=True).fill("2 place de la Mairie")
+    page.get_by_label("Code postal").fill("13127")
+    page.get_by_label("Commune").fill("Vitrolles")
+    page.get_by_label("Représentant légal").fill("Claire Porteuse")
+    page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
+    page.get_by_label("BIC").fill("AGRIFRPP")
+    page.get_by_role("button", name="Créer l'organisation").click()
+    assert page.get_by_text("Ce SIRET n'est pas valide").first.is_visible()
+    assert page.get_by_label("Raison sociale").input_value() == "Association Égalité Vitrolles"
+    shots("organisation-siret-invalide")
+    page.get_by_label("SIRET (14 chiffres)").fill("732 829 320 00074")
+    page.get_by_role("button", name="Créer l'organisation").click()
+    assert page.get_by_role("heading", name="Association Égalité Vitrolles").is_visible()
+    shots("organisation-creee")
+
+    page.get_by_role("link", name="Espace porteur").first.click()
+    page.get_by_role("link", name=re.compile("Déposer un projet")).first.click()
+    shots("nouveau-dossier")
+    page.get_by_role("button", name="Commencer le dossier").click()
+    assert page.get_by_text("Brouillon créé").is_visible()
+    shots("formulaire-vide")
+
+    # an early submission lists every problem at once
+    page.get_by_label("Titre du projet").fill("Ateliers « Égalité à l'embauche »")
+    page.get_by_role("button", name="Déposer le dossier").click()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert "Le résumé est obligatoire." in summary.inner_text()
+    assert page.get_by_label("Titre du projet").input_value().startswith("Ateliers")
+    shots("depot-refuse-problemes")
+
+    fill_application(page)
+    # the running totals follow the typing (JavaScript enhancement)
+    assert page.locator("#total-charges").inner_text().replace("\u202f", " ") \
+        .startswith("10 000,00")
+    assert "n'est pas équilibré" in page.locator("[data-balance]").inner_text()
+    page.get_by_label("75 – Autres produits de gestion courante").fill("2 000")
+    assert "équilibré : charges = produits" in page.locator("[data-balance]").inner_text()
+    assert page.locator("#share").inner_text().startswith("50,0")
+    page.locator("#budget").scroll_into_view_if_needed()
+    shots("budget-equilibre")
+    page.get_by_role("button", name="Enregistrer le brouillon").first.click()
+    assert page.get_by_text("Brouillon enregistré le").is_visible()
+
+    pdf = tmp_path / "statuts.pdf"
+    pdf.write_bytes(PDF)
+    page.get_by_label("Nature de la pièce").select_option("statutes")
+    page.get_by_label("Fichier", exact=True).set_input_files(str(pdf))
+    page.get_by_role("button", name="Ajouter la pièce").click()
+    assert page.get_by_role("link", name="statuts.pdf").is_visible()
+    shots("piece-jointe-ajoutee")
+
+    page.get_by_role("button", name="Déposer le dossier").click()
+    page.wait_for_url("**/accuse-de-reception")
+    assert page.get_by_role("heading", name="Accusé de réception").is_visible()
+    reference = page.locator(".reference").inner_text()
+    assert re.fullmatch(r"AAP-2026-\d{4}", reference)
+    shots("accuse-de-reception")
+
+    # the instructor asks for completion (through the service, as the instruction UI would)
+    db.session.rollback()
+    app = db.session.scalars(db.select(Application).where(
+        Application.reference == reference)).one()
+    workflow.fire(app, "request_completion", world.users["instructor"],
+                  {"comment": "Merci de joindre le RIB de l'association.",
+                   "deadline": "2099-12-31"})
+
+    page.get_by_role("link", name="Suivre mon dossier").click()
+    assert "Merci de joindre le RIB" in page.locator(".completion").inner_text()
+    assert page.get_by_text("À renvoyer avant le 31/12/2099").is_visible()
+    shots("demande-de-complements")
+    page.get_by_role("link", name="Compléter le dossier").click()
+    page.get_by_label("Nature de la pièce").select_option("rib")
+    rib = tmp_path / "rib.pdf"
+    rib.write_bytes(PDF)
+    page.get_by_label("Fichier", exact=True).set_input_files(str(rib))
+    page.get_by_role("button", name="Ajouter la pièce").click()
+    assert page.get_by_role("link", name="rib.pdf").is_visible()
+    shots("complements-ajoutes")
+    page.get_by_role("button", name="Renvoyer le dossier complété").click()
+    page.wait_for_url("**/accuse-de-reception")
+    page.get_by_role("link", name="Suivre mon dossier").click()
+    assert page.locator(".page-head .badge").inner_text().lower() == "déposé"
+    assert "Merci de joindre le RIB" in page.locator(".timeline").inner_text()
+    assert page.locator(".completion").count() == 0
+    shots("dossier-renvoye-historique")
+    if mobile:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    db.session.rollback()
+    assert db.session.get(Application, app.id).state == "submitted"
+
+
+def test_applicant_journey(page, world, tmp_path):
+    journey(page, world, tmp_path)
+
+
+@pytest.mark.mobile
+def test_applicant_journey_on_a_phone(page, world, tmp_path):
+    journey(page, world, tmp_path, mobile=True)

@@ -101,3 +101,28 @@ def client(app, db):
 def world(db):
     """A fund, an open call with a jury, an organisation and one user per role."""
     return factories.World.build()
+
+
+@pytest.fixture
+def throttled_app(app, db):
+    """A second app on the same database, with failed logins throttled.
+
+    Flask-Limiter's ``Limiter`` is a module-level singleton: ``init_app`` on this app
+    switches it on (with a fresh in-memory storage) for *every* app of the process, the
+    session app included. So the storage is emptied and the limiter switched back off
+    afterwards, or later logins of other tests would be counted and refused."""
+    from aap import create_app
+    from aap.extensions import db as _db
+    from aap.extensions import limiter
+
+    saved = limiter.enabled, limiter.initialized
+    throttled = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                           UPLOAD_DIR=app.config["UPLOAD_DIR"], RATELIMIT_ENABLED=True)
+    limiter.reset()
+    try:
+        yield throttled
+    finally:
+        limiter.reset()
+        limiter.enabled, limiter.initialized = saved
+        with throttled.app_context():
+            _db.engine.dispose()

@@ -33,3 +33,13 @@ def token_required(view: Callable) -> Callable:
 def require_role(user, *roles: str) -> None:
     if not user.has_role(*roles):
         abort(403, description="Votre rôle ne permet pas cette action.")
+
+
+def call_or_404(call_id: int):
+    from aap.extensions import db
+    from aap.models import Call
+
+    call = db.session.get(Call, call_id)
+    if call is None:
+        abort(404, description="Appel introuvable.")
+    return call

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from aap.api.auth import SECURITY, current_api_user, require_role, token_required
+from aap.api.auth import (
+    SECURITY,
+    call_or_404,
+    current_api_user,
+    require_role,
+    token_required,
+)
 from aap.api.schemas import CallIn, CallOut, CallPage, JuryIn, JuryOut, PageArgs
 from aap.api.serializers import call_out
 from aap.extensions import db
@@ -12,13 +18,6 @@ from aap.services import budget, calls
 from aap.timeutil import now
 
 blp = Blueprint("api_calls", __name__, description="Calls for projects")
-
-
-def _call_or_404(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, message="Appel introuvable.")
-    return call
 
 
 @blp.route("/calls", methods=["POST"])
@@ -56,7 +55,7 @@ def list_calls(args):
 @token_required
 @blp.response(200, CallOut)
 def get_call(call_id):
-    call = _call_or_404(call_id)
+    call = call_or_404(call_id)
     return call_out(call, budget.summary(call), now(), current_api_user())
 
 
@@ -67,7 +66,7 @@ def get_call(call_id):
 @blp.response(200, JuryOut)
 def put_jury(data, call_id):
     require_role(current_api_user(), "instructor")
-    call = _call_or_404(call_id)
+    call = call_or_404(call_id)
     members = calls.set_jury(call, data["juror_ids"])
     return {"call_id": call.id, "jurors": [
         {"id": m.user.id, "email": m.user.email, "name": m.user.name} for m in members]}

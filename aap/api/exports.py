@@ -3,22 +3,19 @@ from __future__ import annotations
 import io
 
 from flask import send_file
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
-from aap.api.auth import SECURITY, current_api_user, require_role, token_required
-from aap.extensions import db
-from aap.models import Call
+from aap.api.auth import (
+    SECURITY,
+    call_or_404,
+    current_api_user,
+    require_role,
+    token_required,
+)
 from aap.services.exports import jury
 
 blp = Blueprint("api_exports", __name__, description="Exports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _call_or_404(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, message="Appel introuvable.")
-    return call
 
 
 @blp.route("/calls/<int:call_id>/exports/jury.xlsx", methods=["GET"])
@@ -28,6 +25,6 @@ def _call_or_404(call_id: int) -> Call:
 def jury_report(call_id):
     """The jury report: scores per juror and criterion, aggregates, flags (instructor)."""
     require_role(current_api_user(), "instructor")
-    call = _call_or_404(call_id)
+    call = call_or_404(call_id)
     return send_file(io.BytesIO(jury.build(call)), mimetype=XLSX, as_attachment=True,
                      download_name=f"jury-appel-{call.id}.xlsx")

@@ -3,7 +3,13 @@ from __future__ import annotations
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from aap.api.auth import SECURITY, current_api_user, require_role, token_required
+from aap.api.auth import (
+    SECURITY,
+    call_or_404,
+    current_api_user,
+    require_role,
+    token_required,
+)
 from aap.api.schemas import StrictSchema
 from aap.api.serializers import review_out
 from aap.extensions import db
@@ -31,13 +37,6 @@ class ConflictIn(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-def _call(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, message="Appel introuvable.")
-    return call
-
-
 def _progress(call: Call) -> list[dict]:
     return [{"juror_id": p.juror.id, "juror": p.juror.display_name, "assigned": p.assigned,
              "submitted": p.submitted, "drafts": p.drafts, "recused": p.recused,
@@ -53,7 +52,7 @@ def assign(data, call_id):
     """Assign jurors to the call's eligible and in-review applications (instructor)."""
     user = current_api_user()
     require_role(user, "instructor")
-    call = _call(call_id)
+    call = call_or_404(call_id)
     created = jury.assign(call, user, data["mode"], per_application=data["per_application"],
                           by_envelope=data["by_envelope"])
     return {"created": created, "progress": _progress(call)}
@@ -66,7 +65,7 @@ def assign(data, call_id):
 def progress(call_id):
     """Who scored what: per juror, assigned, submitted, drafts, recused and late."""
     require_role(current_api_user(), "instructor")
-    return {"created": 0, "progress": _progress(_call(call_id))}
+    return {"created": 0, "progress": _progress(call_or_404(call_id))}
 
 
 @blp.route("/applications/<int:application_id>/conflicts", methods=["POST"])

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from aap.extensions import db
 from aap.models import Envelope
 from aap.services import reviews, search
 from tests import factories
 from tests.factories import path_to
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.helpers import count_queries
 
 
 @pytest.fixture

@@ -88,25 +88,3 @@ def log_in(client):
     return _log_in
 
 
-@pytest.fixture
-def throttled_app(app, db):
-    """A second app on the same database, with failed logins throttled.
-
-    Flask-Limiter's ``Limiter`` is a module-level singleton: ``init_app`` on this app switches
-    it on for every app of the process, so its storage is emptied and it is switched back
-    off afterwards (or later logins of other tests would be counted and refused)."""
-    from aap import create_app
-    from aap.extensions import db as _db
-    from aap.extensions import limiter
-
-    saved = limiter.enabled, limiter.initialized
-    throttled = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-                           UPLOAD_DIR=app.config["UPLOAD_DIR"], RATELIMIT_ENABLED=True)
-    limiter.reset()
-    try:
-        yield throttled
-    finally:
-        limiter.reset()
-        limiter.enabled, limiter.initialized = saved
-        with throttled.app_context():
-            _db.engine.dispose()

@@ -10,7 +10,7 @@ import pytest
 from aap.extensions import db
 from aap.models import Application
 from tests import factories
-from tests.services.test_search import count_queries
+from tests.helpers import count_queries
 from tests.web.test_instruction_access import any_token
 
 

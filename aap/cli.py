@@ -66,6 +66,18 @@ def send_outbox(limit: int) -> None:
     click.echo(f"sent {sent}, failed {failed}")
 
 
+reports = click.Group("reports", help="Final reports (CERFA 15059).")
+
+
+@reports.command("remind")
+@with_appcontext
+def remind_reports() -> None:
+    """Queue reminders for the final reports that are due (run it daily, e.g. by cron)."""
+    from aap.services.reports import remind_due
+
+    click.echo(f"{remind_due()} reminder(s) queued")
+
+
 workflow = click.Group("workflow", help="The workflow definitions.")
 
 
@@ -98,5 +110,5 @@ def demo(reset: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (users, outbox, workflow, demo):
+    for command in (users, outbox, reports, workflow, demo):
         app.cli.add_command(command)

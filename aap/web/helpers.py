@@ -49,6 +49,10 @@ ACTION_LABELS = {
     "payment": _l("Versement enregistré"),
     "review_submitted": _l("Évaluation transmise"),
     "conflict_declared": _l("Conflit d'intérêts déclaré"),
+    "conflict_recorded": _l("Conflit d'intérêts enregistré par l'instruction"),
+    "jury_assigned": _l("Jurés désignés"),
+    "remove_attachment": _l("Pièce jointe retirée"),
+    "report_reminder": _l("Rappel du compte rendu envoyé"),
 }
 
 # Messages of the services that reach the error pages, listed for the extractor.

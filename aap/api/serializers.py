@@ -66,11 +66,6 @@ def application_summary(app: Application) -> dict:
     }
 
 
-# Audited actions of the jury's work: their data carry scores, jurors' names and conflict
-# reasons, which applicants never see and jurors see only through /reviews (SPEC 5).
-JURY_ACTIONS = {"review_submitted", "conflict_declared", "conflict_recorded", "jury_assigned"}
-
-
 def _is_staff(actor: User) -> bool:
     return actor.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
 
@@ -98,13 +93,13 @@ def application_out(app: Application, actor: User) -> dict:
         out["score"], out["review_count"] = result.score, result.n
         out["disagreement"] = result.flagged
     history, activity = [], []
-    for event in audit.trail(app.id):
+    for event in audit.trail_for(app.id, actor):
         who = event.actor.display_name if event.actor else None
         if event.trigger:
             history.append({"trigger": event.trigger, "from_": event.from_state,
                             "to": event.to_state, "actor": who, "at": event.at,
                             "comment": event.comment})
-        elif event.action not in JURY_ACTIONS or _is_staff(actor):
+        else:
             activity.append({"action": event.action, "actor": who, "at": event.at,
                              "comment": event.comment, "data": event.data})
     out["history"], out["activity"] = history, activity

@@ -48,6 +48,24 @@ def trail(application_id: int) -> list[AuditEvent]:
     ))
 
 
+# The jury's work is confidential: who reviewed, their totals, conflicts and assignments
+# are shown to staff only (SPEC 5: jurors do not see each other's scores; applicants
+# never learn who reviewed them).
+JURY_ACTIONS = frozenset({"review_submitted", "conflict_declared", "conflict_recorded",
+                          "jury_assigned"})
+
+
+def trail_for(application_id: int, viewer) -> list[AuditEvent]:
+    """The trail as ``viewer`` may read it: all of it for staff, without the jury's work
+    for applicants and jurors."""
+    from aap.services.policies import STAFF_ROLES
+
+    events = trail(application_id)
+    if viewer is not None and viewer.has_role(*STAFF_ROLES):
+        return events
+    return [e for e in events if e.trigger or e.action not in JURY_ACTIONS]
+
+
 def replay(events: list[AuditEvent], initial: str = "draft") -> str:
     """The state the transitions of a trail lead to; raises if the trail is broken."""
     state = initial

@@ -62,7 +62,7 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
         select(Attachment).where(Attachment.application_id == app.id)
         .order_by(Attachment.kind, Attachment.id)))
     return render_template(
-        "dossier/detail.html", app=app, events=audit.trail(app.id),
+        "dossier/detail.html", app=app, events=audit.trail_for(app.id, current_user),
         budget=budget_rows(app.budget()), triggers=triggers, forms=forms, failed=failed,
         general_errors=general or [], labels=ACTION_LABELS, comment_required=COMMENT_REQUIRED,
         dangerous=DANGEROUS, staff=staff, reviews=reviews, aggregate=aggregate,

@@ -117,3 +117,14 @@ def test_html_escapes_an_application_title(client, world, log_in, path):
     page = client.get(path.format(id=app.id)).text
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt; &amp; co" in page
+
+
+def test_the_jury_work_stays_out_of_the_applicants_timeline(client, world, log_in):
+    from aap.services import reviews
+
+    app = world.bring_to(world.application(), "in_review")
+    reviews.save_review(world.users["juror"], app, {"conflict": True,
+                                                    "comment": "Je suis trésorière"})
+    log_in(world.users["applicant"])
+    page = client.get(f"/dossiers/{app.id}").text
+    assert "Julie Jurée" not in page and "trésorière" not in page

@@ -43,7 +43,10 @@ def _fresh_postgres_schema(url: str) -> tuple[str, str]:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     separator = "&" if "?" in url else "?"
-    return schema, f"{url}{separator}options=-csearch_path%3D{schema}"
+    # Durability is pointless for test data: no fsync per commit makes PostgreSQL runs
+    # several times faster, and changes nothing about locking or isolation.
+    options = f"-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+    return schema, f"{url}{separator}options={options}"
 
 
 def _drop_postgres_schema(url: str, schema: str) -> None:

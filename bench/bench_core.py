@@ -39,14 +39,22 @@ def timed(func, repeat: int) -> list[float]:
 
 
 def build_app(url: str | None):
+    """The app on a fresh SQLite file, or on a schema of its own on PostgreSQL (dropped
+    when the benchmark ends)."""
+    import atexit
+
     from flask_migrate import upgrade
 
     from aap import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="aap-bench-"))
     if url and url.startswith("postgres"):
-        from tests.conftest import _fresh_postgres_schema
-        _, url = _fresh_postgres_schema(url)
+        from aap.config import normalise_database_url
+        from tests.conftest import _drop_postgres_schema, _fresh_postgres_schema
+
+        base = normalise_database_url(url)
+        schema, url = _fresh_postgres_schema(base)
+        atexit.register(_drop_postgres_schema, base, schema)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{tmp / 'bench.db'}",
                      UPLOAD_DIR=str(tmp / "uploads"))
     with app.app_context():

@@ -10,12 +10,25 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from aap.config import config_for, default_sqlite_url, normalise_database_url
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
 
+MAX_DB_INT = 2**63 - 1  # the largest BIGINT (SQLite INTEGER, PostgreSQL bigint)
+
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:...>`` bounded to a database BIGINT: a larger id is a 404, not an overflow."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_DB_INT:
+            raise ValidationError()
+        return number
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -27,6 +40,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config if isinstance(config, type) else config_for(config))
     app.config.update(overrides)
+    app.url_map.converters["int"] = DatabaseIntConverter
     register_database_url(app)
     register_extensions(app)
     register_blueprints(app)

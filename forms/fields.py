@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField
+from wtforms.validators import StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from aap.money import MAX_CENTS, euros_to_cents, format_eur
@@ -35,6 +36,11 @@ class EuroField(StringField):
             self.data = None
             raise ValueError(_l("Montant invraisemblable."))
         self.data = cents
+
+    def pre_validate(self, form) -> None:
+        """A required amount typed as blanks only is missing (InputRequired sees text)."""
+        if self.flags.required and self.data is None and not self.process_errors:
+            raise StopValidation(str(_l("Indiquez un montant.")))
 
     def _value(self) -> str:
         if getattr(self, "raw", None) is not None and self.errors:

@@ -9,6 +9,8 @@ from aap.models.finance import PAYMENT_KINDS
 from aap.vocabulary import PRODUCT_LINES
 
 Cents = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=0), **kw)  # noqa: E731
+Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1),  # noqa: E731
+                                 **kw)
 Text = lambda size, **kw: fields.String(validate=validate.Length(max=size), **kw)  # noqa: E731
 Budget = lambda **kw: fields.Dict(  # noqa: E731
     keys=fields.String(validate=validate.OneOf(["charges", "products"])),
@@ -93,7 +95,7 @@ class CriterionSchema(StrictSchema):
 
 
 class CallIn(StrictSchema):
-    fund_id = fields.Integer(required=True, strict=True)
+    fund_id = Id(required=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=300))
     description = Text(20000)
     fiscal_year = fields.Integer(required=True, strict=True,
@@ -145,7 +147,7 @@ class CallOut(Schema):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
@@ -157,7 +159,7 @@ class CallPage(Schema):
 
 
 class JuryIn(StrictSchema):
-    juror_ids = fields.List(fields.Integer(strict=True), required=True)
+    juror_ids = fields.List(Id(), required=True)
 
 
 class JurorOut(Schema):
@@ -219,8 +221,8 @@ class ApplicationFields(StrictSchema):
 
 
 class ApplicationIn(ApplicationFields):
-    call_id = fields.Integer(required=True, strict=True)
-    organisation_id = fields.Integer(required=True, strict=True)
+    call_id = Id(required=True)
+    organisation_id = Id(required=True)
 
 
 class HistoryOut(Schema):

@@ -25,4 +25,4 @@ def role_required(*roles: str) -> Callable:
 
 
 def page_arg(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and int(value) > 0 else 1
+    return int(value) if value and value.isdecimal() and 0 < int(value) <= 1_000_000 else 1

@@ -208,25 +208,16 @@ class CallForm(FlaskForm):
             row = entry.form
             if row.blank():
                 continue
-            if not row.label.data:
-                row.label.errors.append(_l("Le libellé de l'enveloppe est obligatoire."))
-                ok = False
-            if row.budget.data is None and not row.budget.errors:
-                row.budget.errors.append(_l("Le montant de l'enveloppe est obligatoire."))
-                ok = False
+            ok &= _required(row.label, _l("Le libellé de l'enveloppe est obligatoire."))
+            ok &= _required(row.budget, _l("Le montant de l'enveloppe est obligatoire."))
             if not row.key.data and row.label.data and not slug(row.label.data):
                 row.key.errors.append(_l("Donnez un code (lettres et chiffres)."))
                 ok = False
         for entry in self["grid"].entries if "grid" in self._fields else []:
             row = entry.form
-            if row.blank():
-                continue
-            if not row.label.data:
-                row.label.errors.append(_l("Le libellé du critère est obligatoire."))
-                ok = False
-            if row.max.data is None and not row.max.errors:
-                row.max.errors.append(_l("La note maximale est obligatoire."))
-                ok = False
+            if not row.blank():
+                ok &= _required(row.label, _l("Le libellé du critère est obligatoire."))
+                ok &= _required(row.max, _l("La note maximale est obligatoire."))
         return ok
 
     def values(self) -> dict:
@@ -309,3 +300,11 @@ class JuryForm(FlaskForm):
         if not form.is_submitted():
             form.juror_ids.data = [m.user_id for m in call.jury]
         return form
+
+
+def _required(field, message) -> bool:
+    """A filled row's field that must not stay empty; False (with the message) if not."""
+    if field.errors or field.data not in (None, ""):
+        return not field.errors
+    field.errors.append(message)
+    return False

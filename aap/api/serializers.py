@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aap.models import Application, Call, Fund, Organisation, Review, User
 from aap.models.accounts import Role
-from aap.services import audit, scoring
+from aap.services import audit, calls, scoring
 from aap.services.budget import BudgetSummary
 from workflows import get_workflow
 
@@ -25,19 +25,8 @@ def call_out(call: Call, budget: BudgetSummary, at,
     applicants)."""
     staff = viewer is not None and viewer.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
     return {
-        "id": call.id, "fund_id": call.fund_id, "fund": fund_out(call.fund),
-        "title": call.title, "description": call.description, "fiscal_year": call.fiscal_year,
-        "opens_at": call.opens_at, "closes_at": call.closes_at, "is_open": call.is_open(at),
-        "budget_cents": call.budget_cents,
-        "envelopes": [{"key": e.key, "label": e.label, "budget_cents": e.budget_cents}
-                      for e in call.envelopes],
-        "rules": {"min_request_cents": call.min_request_cents,
-                  "max_request_cents": call.max_request_cents,
-                  "max_share_of_cost": call.max_share_of_cost},
-        "grid": [{"key": c.key, "label": c.label, "weight": c.weight, "max": c.max_score}
-                 for c in call.criteria],
-        "scale": call.scale, "min_total": call.min_total, "min_reviews": call.min_reviews,
-        "overflow": call.overflow, "partial_min_share": call.partial_min_share,
+        **calls.current_values(call),
+        "id": call.id, "fund": fund_out(call.fund), "is_open": call.is_open(at),
         "juror_ids": [m.user_id for m in call.jury] if staff else [],
         "budget": budget.as_dict(),
     }

@@ -33,6 +33,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Bumped at logout and password change: every session and remember-me cookie signed
+    # with an older version stops working, on every process (sessions stay stateless).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -12,7 +12,12 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from aap.config import config_for, default_sqlite_url, normalise_database_url
+from aap.config import (
+    check_production_secrets,
+    config_for,
+    default_sqlite_url,
+    normalise_database_url,
+)
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MAX_DB_INT = 2**63 - 1  # the largest BIGINT (SQLite INTEGER, PostgreSQL bigint)
@@ -40,6 +45,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     )
     app.config.from_object(config if isinstance(config, type) else config_for(config))
     app.config.update(overrides)
+    check_production_secrets(app.config)
     app.url_map.converters["int"] = DatabaseIntConverter
     register_database_url(app)
     register_extensions(app)
@@ -78,10 +84,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from aap.models import User
+    def load_user(identity: str):
+        from aap.services.accounts import user_for_session
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user_for_session(identity)
 
 
 def select_locale() -> str:

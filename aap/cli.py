@@ -20,8 +20,20 @@ def _create_app() -> Flask:
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)
-def main() -> None:
+def cli() -> None:
     """AAP: appels à projets, from the call to the last payment."""
+
+
+def main() -> None:
+    """The console script: an unsafe configuration is one clear line, not a traceback."""
+    from aap.config import ConfigurationError, config_for
+
+    try:
+        config_for(None)
+        cli.main(standalone_mode=True)
+    except ConfigurationError as exc:
+        click.echo(f"aap: refusing to start: {exc}", err=True)
+        raise SystemExit(2) from exc
 
 
 users = click.Group("users", help="Manage user accounts.")
@@ -101,8 +113,14 @@ def diagram(write_to: Path | None) -> None:
 @with_appcontext
 def demo(reset: bool) -> None:
     """Load a realistic demo: the metropolitan fund, its call, applications, a jury."""
+    from flask import current_app
+
     from aap.demo import load_demo
 
+    if current_app.config.get("PRODUCTION"):
+        raise click.ClickException(
+            "aap demo creates accounts whose password is published: it is refused when "
+            "AAP_ENV=production.")
     logins = load_demo(reset=reset)
     click.echo("Demo loaded. Logins (password for all: see below):")
     for role, email, password in logins:

@@ -22,8 +22,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe to serve with: the app refuses to start."""
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    PRODUCTION = False
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI: str | None = None  # resolved in the factory (instance folder)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR")
@@ -40,6 +49,12 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", False)
+    # Flask-Login's remember-me cookie: as guarded as the session cookie, and shorter
+    # than its one-year default. Logout and a new password invalidate it (session version).
+    REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", False)
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
     LANGUAGES = ("fr", "en")
@@ -62,7 +77,11 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # no fallback: see check_production_secrets
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
+    SHOW_OUTBOX = _flag("SHOW_OUTBOX", False)
 
 
 class TestConfig(Config):
@@ -75,6 +94,8 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
+KNOWN_SECRET_KEYS = {DEVELOPMENT_SECRET_KEY, TestConfig.SECRET_KEY}
+
 CONFIGS = {
     "development": DevelopmentConfig,
     "production": ProductionConfig,
@@ -82,8 +103,31 @@ CONFIGS = {
 }
 
 
+def check_production_secrets(config) -> None:
+    """Refuse to serve production with a guessable secret: anyone who reads the source
+    could otherwise sign a session cookie for any user id, the admin's included."""
+    if not config.get("PRODUCTION"):
+        return
+    key = config.get("SECRET_KEY") or ""
+    if not key or key in KNOWN_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            "SECRET_KEY must be set to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters when AAP_ENV=production "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+    if config.get("SHOW_OUTBOX"):
+        raise ConfigurationError(
+            "SHOW_OUTBOX shows every user's mail (reset links included): "
+            "it cannot be on when AAP_ENV=production.")
+
+
 def config_for(name: str | None) -> type[Config]:
-    return CONFIGS.get((name or os.environ.get("AAP_ENV") or "development").lower(), Config)
+    """The configuration named by ``name`` or ``AAP_ENV``; a misspelt name is refused
+    rather than silently served with the development settings."""
+    chosen = (name or os.environ.get("AAP_ENV") or "development").strip().lower()
+    if chosen not in CONFIGS:
+        raise ConfigurationError(
+            f"AAP_ENV={chosen!r} is unknown: use one of {', '.join(sorted(CONFIGS))}.")
+    return CONFIGS[chosen]
 
 
 def default_sqlite_url(instance_path: str) -> str:

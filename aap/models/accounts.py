@@ -65,6 +65,15 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def get_id(self) -> str:
+        """The identity signed into the session and the remember-me cookie: the id and
+        the session version, so that bumping the version revokes every cookie issued."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember-me cookie of this user, everywhere."""
+        self.session_version = (self.session_version or 0) + 1
+
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active

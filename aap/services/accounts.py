@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.errors import ValidationFailed
 from aap.extensions import db
@@ -18,6 +21,8 @@ from aap.services import notifications
 from aap.timeutil import now
 
 MIN_PASSWORD_LENGTH = 10
+SESSION_IDENTITY = re.compile(r"[0-9]{1,18}:[0-9]{1,9}")
+_dummy_hashes: dict[str, str] = {}
 
 
 def normalise_email(email: str) -> str:
@@ -77,10 +82,44 @@ def register(email: str, password: str, name: str) -> User:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = find_by_email((email or "").strip())
-    if user is None or not user.active or not user.check_password(password or ""):
+    """The user whose e-mail and password match, else None. An unknown address costs the
+    same hash as a known one, so the answer time does not tell which accounts exist."""
+    try:
+        user = find_by_email((email or "").strip())
+    except ValueError:  # a NUL or other byte the database refuses: no such account
+        user = None
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     return user
+
+
+def _dummy_hash() -> str:
+    """A hash made with the method real accounts get, to spend the same time on a miss."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
+
+
+def user_for_session(identity: str) -> User | None:
+    """The user of a session or remember-me cookie ``"{id}:{session_version}"``; a cookie
+    from before a logout or a password change carries an older version and is refused."""
+    if not SESSION_IDENTITY.fullmatch(identity or ""):
+        return None
+    user_id, _, version = identity.partition(":")
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Logout everywhere: every session and remember-me cookie of the user stops working."""
+    user.end_sessions()
+    db.session.commit()
 
 
 def digest(token: str) -> str:
@@ -140,6 +179,7 @@ def reset_password(token: str, password: str) -> User:
     if problems := password_problems(password, user.email):
         raise ValidationFailed("Mot de passe trop faible.", fields={"password": problems})
     user.set_password(password)
+    user.end_sessions()
     row.used_at = now()
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id)
                        .values(revoked=True))

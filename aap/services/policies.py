@@ -79,3 +79,29 @@ def visible_applications(user: User) -> Select:
             )
         ) & (Application.state != "draft"))
     return query.where(or_(*conditions) if conditions else false())
+
+
+def readable_reviews(user: User, application: Application, reviews: list[Review]) -> list[Review]:
+    """The reviews of ``application`` that ``user`` may read, out of all of them (SPEC 5):
+    instructors read every review; an assigned, unrecused juror reads its own and, once it
+    has submitted it, the others' *submitted, non-recused* ones, never a draft or a
+    recusal. Nobody else reads reviews (admin and finance included, unless they are also
+    instructors). Raises NotFound when the application is not visible, Forbidden when
+    it is but its reviews are not for this user. The web pages and the API both call it."""
+    from aap.errors import Forbidden, NotFound
+
+    if not can_see_application(user, application):
+        raise NotFound("Dossier introuvable.")
+    if user.has_role(Role.INSTRUCTOR):
+        return reviews
+    own = next((r for r in reviews if r.juror_id == user.id and not r.conflict), None)
+    if own is None or not user.has_role(Role.JUROR):
+        raise Forbidden("Les évaluations sont réservées au jury et à l'instruction.")
+    if not own.submitted:
+        return [own]
+    return [r for r in reviews if r is own or (r.submitted and not r.conflict)]
+
+
+def may_read_all_reviews(user: User) -> bool:
+    """Whether the user reads every juror's review of the applications it sees."""
+    return user.has_role(Role.INSTRUCTOR)

@@ -134,16 +134,9 @@ def save_review(actor: User, application: Application, data: dict) -> Review:
 
 
 def reviews_for(actor: User, application: Application) -> list[Review]:
-    """Instructors see all; a juror sees the others' only after submitting its own."""
+    """The reviews the actor may read (``policies.readable_reviews``), by id."""
     if not policies.can_see_application(actor, application):
         raise NotFound("Dossier introuvable.")
     reviews = list(db.session.scalars(
         select(Review).where(Review.application_id == application.id).order_by(Review.id)))
-    if actor.has_role(Role.INSTRUCTOR, Role.ADMIN):
-        return reviews
-    if actor.has_role(Role.JUROR):
-        own = next((r for r in reviews if r.juror_id == actor.id), None)
-        if own is None:
-            raise Forbidden("Vous n'êtes pas juré de ce dossier.")
-        return reviews if own.submitted else [own]
-    raise Forbidden("Les évaluations sont réservées au jury et à l'instruction.")
+    return policies.readable_reviews(actor, application, reviews)

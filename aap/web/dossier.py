@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from aap.extensions import db
-from aap.models import Attachment, Review
+from aap.models import Attachment
 from aap.models.accounts import Role
 from aap.services import applications, attachments, audit, policies, scoring, workflow
+from aap.services import reviews as reviews_service
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from forms.instruction import ACTION_LABELS, COMMENT_REQUIRED, DANGEROUS, FORMS, action_form
 from workflows import get_workflow
@@ -54,9 +55,9 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
         forms[failed] = failed_form  # no longer available: still show what was typed
     staff = current_user.has_role(*policies.STAFF_ROLES)
     reviews, aggregate = [], None
+    if policies.may_read_all_reviews(current_user):
+        reviews = reviews_service.reviews_for(current_user, app)
     if staff:
-        reviews = list(db.session.scalars(
-            select(Review).where(Review.application_id == app.id).order_by(Review.id)))
         aggregate = scoring.application_aggregate(app)
     files = list(db.session.scalars(
         select(Attachment).where(Attachment.application_id == app.id)

@@ -72,8 +72,7 @@ def _others(app: Application, review: Review) -> list[Review]:
     """The other jurors' submitted reviews: only once the juror's own is submitted."""
     if not review.submitted:
         return []
-    return [r for r in reviews.reviews_for(current_user, app)
-            if r.juror_id != current_user.id and r.submitted and not r.conflict]
+    return [r for r in reviews.reviews_for(current_user, app) if r.juror_id != current_user.id]
 
 
 def _render(app: Application, review: Review, form: ReviewForm, status: int = 200,

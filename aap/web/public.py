@@ -63,8 +63,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            session.permanent = not form.remember.data
-            login_user(user, remember=form.remember.data)
+            _start_session(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("public.dashboard"))
         # one message for a wrong address and a wrong password: no account enumeration
@@ -76,10 +75,25 @@ def login():
     return render_template("public/login.html", form=form, login_error=login_error), status
 
 
+def _start_session(user, remember: bool = False) -> None:
+    """A new session at login: nothing from before it carries over (session fixation),
+    the language chosen excepted."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    session.permanent = not remember
+    login_user(user, remember=remember)
+
+
 @bp.post("/deconnexion")
 @login_required
 def logout():
+    """End this session and every other one of the user, on every process and device:
+    the session version changes, so captured cookies and remember-me cookies fail."""
+    accounts.end_sessions(current_user._get_current_object())
     logout_user()
+    session.clear()
     flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("public.index"))
 
@@ -138,8 +152,7 @@ def register():
             _field_errors(form, exc.fields)
             status = 422
         else:
-            session.permanent = True
-            login_user(user)
+            _start_session(user)
             flash(_("Votre compte est créé. Renseignez maintenant votre organisation pour "
                     "déposer un projet."), "success")
             return redirect(_safe_next(request.args.get("next"))

@@ -212,6 +212,10 @@ def test_reviews_are_for_jurors_and_instructors(api, world):
     assert [r["juror_id"] for r in own] == [juror2.id]
     ok(api.put(f"/applications/{app.id}/review", as_=juror2,
                json={"scores": {"pertinence": 1, "faisabilite": 2}, "submit": True}))
+    # juror's review is still a draft: never shown to another juror (SPEC 5)
+    alone = ok(api.get(f"/applications/{app.id}/reviews", as_=juror2))
+    assert [r["juror_id"] for r in alone] == [juror2.id]
+    ok(api.put(f"/applications/{app.id}/review", as_=juror, json={"submit": True}))
     both = ok(api.get(f"/applications/{app.id}/reviews", as_=juror2))
     assert sorted(r["juror_id"] for r in both) == sorted([juror.id, juror2.id])
     assert len(ok(api.get(f"/applications/{app.id}/reviews",

@@ -50,13 +50,16 @@ def close_completion(ctx: Context) -> None:
 
 @effect
 def assign_jury(ctx: Context) -> None:
-    """Assign the call's whole jury unless jurors were already assigned one by one."""
+    """Assign the call's whole jury unless jurors were already assigned one by one. A
+    known conflict recorded beforehand is no assignment: that juror stays recused and the
+    rest of the jury is assigned."""
     app = ctx.subject
-    assigned = {r.juror_id for r in app.reviews}
-    if assigned:
+    if any(not r.conflict for r in app.reviews):
         return
+    recused = {r.juror_id for r in app.reviews}
     for member in app.call.jury:
-        db.session.add(Review(application_id=app.id, juror_id=member.user_id))
+        if member.user_id not in recused:
+            db.session.add(Review(application_id=app.id, juror_id=member.user_id))
 
 
 @effect

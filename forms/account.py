@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from forms.validators import EmailAddress
 
 
 class RegisterForm(FlaskForm):
@@ -12,7 +14,7 @@ class RegisterForm(FlaskForm):
         render_kw={"autocomplete": "name"})
     email = EmailField(_l("Adresse électronique"), validators=[
         DataRequired(_l("Indiquez votre adresse électronique.")),
-        Email(_l("Adresse électronique invalide.")), Length(max=254)],
+        EmailAddress(), Length(max=254)],
         render_kw={"autocomplete": "email"})
     password = PasswordField(_l("Mot de passe (10 caractères au moins, lettres et chiffres)"),
                              validators=[DataRequired(_l("Choisissez un mot de passe.")),
@@ -26,7 +28,7 @@ class RegisterForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Adresse électronique"), validators=[
         DataRequired(_l("Indiquez votre adresse électronique.")),
-        Email(_l("Adresse électronique invalide.")), Length(max=254)])
+        EmailAddress(), Length(max=254)])
 
 
 class ResetPasswordForm(FlaskForm):

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from aap.models import Application, Call
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES, DOMAINS, GROUNDS
@@ -47,6 +47,11 @@ class ApplicationForm(FlaskForm):
     # also saves what was typed, and nothing typed is lost.
     attachment_kind = SelectField(_l("Nature de la pièce"), choices=[], validate_choice=False)
     attachment_file = FileField(_l("Fichier"))
+
+    def validate_ends_on(self, field) -> None:
+        """The action may not end before it starts (the service checks it too, for the API)."""
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("La date de fin précède la date de début."))
 
     @classmethod
     def for_call(cls, call: Call, application: Application | None = None, **kwargs

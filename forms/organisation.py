@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
+
+from forms.validators import EmailAddress
 
 
 class OrganisationForm(FlaskForm):
@@ -25,7 +27,7 @@ class OrganisationForm(FlaskForm):
     legal_representative = StringField(_l("Représentant légal"), validators=[
         DataRequired(_l("Le représentant légal est obligatoire.")), Length(max=200)])
     email = EmailField(_l("Courriel de contact"), validators=[
-        Optional(), Email(_l("Adresse électronique invalide.")), Length(max=254)])
+        Optional(), EmailAddress(), Length(max=254)])
     phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=30)],
                         render_kw={"autocomplete": "tel"})
     iban = StringField(_l("IBAN"), validators=[Optional(), Length(max=42)],
@@ -39,5 +41,5 @@ class OrganisationForm(FlaskForm):
 
 class InvitationForm(FlaskForm):
     email = EmailField(_l("Adresse électronique de la personne à inviter"), validators=[
-        DataRequired(_l("Indiquez une adresse.")), Email(_l("Adresse électronique invalide.")),
+        DataRequired(_l("Indiquez une adresse.")), EmailAddress(),
         Length(max=254)])

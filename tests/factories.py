@@ -19,6 +19,17 @@ VALID_SIRETS = ["73282932000074", "35600000000048", "44306184100047", "552100554
 _counter = itertools.count(1)
 
 
+def unique_siret(n: int) -> str:
+    """A valid SIRET of its own for the n-th object (a SIRET belongs to one organisation).
+    Its SIREN starts with 9, so it is none of VALID_SIRETS, which tests type in forms."""
+    from stdnum import luhn
+
+    siren = f"9{n % 10_000_000:07d}"
+    siren += luhn.calc_check_digit(siren)
+    nic = "0001"
+    return siren + nic + luhn.calc_check_digit(siren + nic)
+
+
 def make_user(roles: list[str], email: str | None = None, name: str = "") -> object:
     n = next(_counter)
     user = accounts.create_user(email or f"user{n}@example.org", PASSWORD, roles,
@@ -62,7 +73,7 @@ def make_call(fund: Fund, **overrides) -> Call:
 
 def make_organisation(members: list = (), **overrides) -> Organisation:
     n = next(_counter)
-    values = dict(name=f"Association n°{n}", siret=VALID_SIRETS[n % len(VALID_SIRETS)],
+    values = dict(name=f"Association n°{n}", siret=unique_siret(n),
                   rna=f"W13{n:07d}", address="1 rue de la République", postcode="13001",
                   city="Marseille", legal_representative="Camille Martin",
                   iban="FR7630006000011234567890189", bic="AGRIFRPP")

@@ -1,31 +1,353 @@
-"""Marshmallow schemas of the v1 API: they validate input and generate the OpenAPI doc."""
+"""Marshmallow schemas of the v1 API: they validate input and generate the OpenAPI doc.
+
+Every input field is one of the strict field classes at the top of this module, so that
+one set of rules holds for every body and query string of the API:
+
+- booleans are JSON ``true`` or ``false``, nothing else (no ``"yes"``, no ``1``);
+- integers (ids, counts, cents, years) are JSON integers (a query string may carry one as
+  digits) within bounds that fit the database: ids from 1, cents from 0, never beyond the
+  signed 64-bit range;
+- decimals (weights, thresholds, shares, scores) are finite, with a bounded number of
+  places and a bounded magnitude: no NaN, no Infinity, no exponent such as ``1e400``;
+  they are read from a JSON string (``"0.8"``) or number (``0.8``) and returned as strings;
+- controlled vocabularies (domains, grounds, budget lines, attachment kinds) take codes,
+  listed as enums in the OpenAPI document and served with their labels at
+  ``GET /api/v1/vocabularies``.
+
+Messages are in French, like every message of the API.
+"""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from aap.models.calls import OVERFLOW_RULES
 from aap.models.finance import PAYMENT_KINDS
-from aap.vocabulary import PRODUCT_LINES
+from aap.money import MAX_CENTS
+from aap.vocabulary import CHARGE_LINES, DOMAINS, GROUNDS, PRODUCT_LINES
 
-Cents = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=0), **kw)  # noqa: E731
-Id = lambda **kw: fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1),  # noqa: E731
-                                 **kw)
-Text = lambda size, **kw: fields.String(validate=validate.Length(max=size), **kw)  # noqa: E731
-Budget = lambda **kw: fields.Dict(  # noqa: E731
-    keys=fields.String(validate=validate.OneOf(["charges", "products"])),
-    values=fields.Dict(keys=fields.String(), values=fields.Integer(strict=True)), **kw)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_COUNT = 10**9  # people, reviews, jurors: far beyond any real count, within a database integer
+VOCABULARIES_URL = "/api/v1/vocabularies"
+
+
+# -- French messages ----------------------------------------------------------------------
+GENERIC_MESSAGES = {
+    "required": "Champ obligatoire.",
+    "null": "Ce champ ne peut pas être nul.",
+    "validator_failed": "Valeur invalide.",
+}
+TYPE_MESSAGES: list[tuple[type, dict[str, str]]] = [
+    (fields.AwareDateTime, {
+        "invalid": "Date et heure ISO 8601 attendues, avec leur décalage "
+                   "(ex. 2026-01-15T09:00:00+01:00).",
+        "invalid_awareness": "Précisez le décalage horaire (ex. +01:00).",
+        "format": "Date et heure ISO 8601 attendues."}),
+    (fields.DateTime, {"invalid": "Date et heure ISO 8601 attendues.",
+                       "format": "Date et heure ISO 8601 attendues."}),
+    (fields.Date, {"invalid": "Date attendue au format AAAA-MM-JJ.",
+                   "format": "Date attendue au format AAAA-MM-JJ."}),
+    (fields.String, {"invalid": "Texte attendu.", "invalid_utf8": "Texte UTF-8 attendu."}),
+    (fields.Integer, {"invalid": "Nombre entier attendu.", "too_large": "Nombre trop grand."}),
+    (fields.Boolean, {"invalid": "Booléen attendu : true ou false."}),
+    (fields.List, {"invalid": "Liste attendue."}),
+    (fields.Dict, {"invalid": "Objet JSON attendu."}),
+    (fields.Nested, {"type": "Objet JSON attendu."}),
+]
+
+
+def _frenchify(field: fields.Field) -> None:
+    """Replace marshmallow's English messages on ``field`` (and its inner fields) by
+    French ones, keeping those a field class or a caller set on purpose."""
+    for key, message in GENERIC_MESSAGES.items():
+        if field.error_messages.get(key) == fields.Field.default_error_messages.get(key):
+            field.error_messages[key] = message
+    for cls, messages in TYPE_MESSAGES:
+        if isinstance(field, cls):
+            for key, message in messages.items():
+                if key in field.error_messages and getattr(
+                        type(field), "french", False) is False:
+                    field.error_messages[key] = message
+            break
+    for inner in (getattr(field, "inner", None), getattr(field, "key_field", None),
+                  getattr(field, "value_field", None)):
+        if isinstance(inner, fields.Field):
+            _frenchify(inner)
+
+
+def length(min: int | None = None, max: int | None = None) -> validate.Length:  # noqa: A002
+    if min and max:
+        error = "Entre {min} et {max} caractères."
+    elif max:
+        error = "{max} caractères au maximum."
+    else:
+        error = "Ne peut pas être vide." if min == 1 else "{min} caractères au minimum."
+    return validate.Length(min=min, max=max, error=error)
+
+
+def one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices),
+                          error="Valeur inconnue : {input}. Valeurs acceptées : {choices}.")
+
+
+# -- strict fields ------------------------------------------------------------------------
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: ``"yes"``, ``"true"``, ``1`` and ``null`` are
+    refused rather than guessed (a guessed ``force: "yes"`` once closed a review)."""
+
+    french = True
+    truthy = {True}
+    falsy = {False}
+    default_error_messages = {"invalid": "Booléen attendu : true ou false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer (not a float, a string or a boolean) within ``[minimum, maximum]``,
+    which never leaves the signed 64-bit range. ``strict=False`` is for query strings,
+    where the integer arrives as digits (and is bounded all the same)."""
+
+    french = True
+    default_error_messages = {"invalid": "Nombre entier attendu.",
+                              "too_large": "Nombre trop grand."}
+
+    def __init__(self, *, minimum: int = INT64_MIN, maximum: int = INT64_MAX,
+                 strict: bool = True, validate=None, **kwargs) -> None:
+        minimum, maximum = max(minimum, INT64_MIN), min(maximum, INT64_MAX)
+        validators = [validate_range(minimum, maximum)]
+        if validate is not None:
+            validators.extend(validate if isinstance(validate, list | tuple) else [validate])
+        super().__init__(strict=strict, validate=validators, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
+            raise self.make_error("invalid")  # digits only (no "1e5", no 5000-digit strings)
+        return super()._validated(value)
+
+
+def validate_range(minimum: int, maximum: int) -> validate.Range:
+    if maximum >= INT64_MAX:
+        error = f"Entier supérieur ou égal à {minimum} attendu."
+        if minimum == INT64_MIN:
+            error = "Entier hors limites."
+    else:
+        error = f"Entier entre {minimum} et {maximum} attendu."
+    return validate.Range(min=minimum, max=maximum, error=error)
+
+
+def Id(**kwargs) -> StrictInteger:  # noqa: N802 - a field factory, named like a field
+    """An object id: a JSON integer from 1."""
+    return StrictInteger(minimum=1, **kwargs)
+
+
+def Cents(*, maximum: int = MAX_CENTS, **kwargs) -> StrictInteger:  # noqa: N802
+    """An amount in integer cents, from 0 (SPEC 7.1)."""
+    return StrictInteger(minimum=0, maximum=maximum, **kwargs)
+
+
+def Count(*, maximum: int = MAX_COUNT, **kwargs) -> StrictInteger:  # noqa: N802
+    """A number of people, reviews...: a JSON integer from 0."""
+    return StrictInteger(minimum=0, maximum=maximum, **kwargs)
+
+
+def QueryInteger(*, minimum: int = 1, maximum: int = INT64_MAX,  # noqa: N802
+                 **kwargs) -> StrictInteger:
+    """An integer of a query string (digits), bounded like any other."""
+    return StrictInteger(minimum=minimum, maximum=maximum, strict=False, **kwargs)
+
+
+DECIMAL_STRING = re.compile(r"[+-]?\d{1,30}(\.\d{1,30})?")
+
+
+class StrictDecimal(fields.Field):
+    """A finite decimal read from a JSON string (``"0.8"``) or number (``0.8``): no NaN,
+    no Infinity, no exponent (``"1e400"``, ``"1e-400"``), at most ``places`` decimal
+    places, within ``[minimum, maximum]`` (``minimum`` excluded if ``exclusive_minimum``).
+    Loaded as a :class:`~decimal.Decimal`; dumped as a string, as the API returns decimals.
+
+    The OpenAPI document declares it as a string with a pattern or a bounded number."""
+
+    french = True
+    default_error_messages = {
+        "invalid": "Nombre décimal attendu, écrit avec un point (ex. \"0.8\") : "
+                   "ni NaN, ni infini, ni exposant.",
+        "places": "{places} décimales au plus.",
+        "range": "Valeur entre {minimum} et {maximum} attendue.",
+        "range_exclusive": "Valeur strictement supérieure à {minimum} et au plus "
+                           "{maximum} attendue.",
+    }
+
+    def __init__(self, *, minimum: Decimal | int | str = 0,
+                 maximum: Decimal | int | str = 10**9 - 1, places: int = 4,
+                 exclusive_minimum: bool = False, **kwargs) -> None:
+        self.minimum, self.maximum = Decimal(minimum), Decimal(maximum)
+        self.places, self.exclusive_minimum = places, exclusive_minimum
+        digits = len(str(int(abs(self.maximum))))
+        sign = "-?" if self.minimum < 0 else ""
+        number = {"type": "number", "minimum": _number(self.minimum),
+                  "maximum": _number(self.maximum)}
+        if exclusive_minimum:
+            number["exclusiveMinimum"] = True
+        bound = "more than" if exclusive_minimum else "from"
+        metadata = {
+            "anyOf": [{"type": "string", "format": "decimal",
+                       "pattern": rf"^{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?$"},
+                      number],
+            "description": (f"A decimal {bound} {_text(self.minimum)} to "
+                            f"{_text(self.maximum)}, at most {places} decimal places, as a "
+                            f"string (\"0.5\") or a number; returned as a string."),
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format(Decimal(value), "f")
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        number = self._parse(value)
+        if -min(number.normalize().as_tuple().exponent, 0) > self.places:
+            raise self.make_error("places", places=self.places)
+        too_low = number <= self.minimum if self.exclusive_minimum else number < self.minimum
+        if too_low or number > self.maximum:
+            raise self.make_error("range_exclusive" if self.exclusive_minimum else "range",
+                                  minimum=_text(self.minimum), maximum=_text(self.maximum))
+        return number
+
+    def _parse(self, value) -> Decimal:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            if abs(value) > 10**30:
+                raise self.make_error("range", minimum=_text(self.minimum),
+                                      maximum=_text(self.maximum))
+            return Decimal(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.make_error("invalid")
+            return Decimal(repr(value))
+        if isinstance(value, str) and DECIMAL_STRING.fullmatch(value.strip()):
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation:  # pragma: no cover - the pattern rules it out
+                pass
+        raise self.make_error("invalid")
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+class DecimalString(fields.Decimal):
+    """A decimal in a response: a string such as ``"0.8000"`` (never a JSON number)."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(as_string=True, metadata=metadata, **kwargs)
+
+
+class DecimalMap(fields.Dict):
+    """``{key: decimal}`` (a juror's scores per criterion); a bad value is reported under
+    its key (``scores.pertinence``)."""
+
+    def __init__(self, values: StrictDecimal, **kwargs) -> None:
+        super().__init__(keys=fields.String(validate=length(1, 60)), values=values, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if not isinstance(exc.messages, dict):
+                raise
+            raise ValidationError({
+                key: [*errors.get("key", []), *errors.get("value", [])]
+                for key, errors in exc.messages.items()}) from exc
+
+
+def vocabulary_message(vocabulary: Mapping, what: str) -> str:
+    return (f"Code inconnu : {{input}}. {what} acceptés : {', '.join(vocabulary)} "
+            f"(codes et libellés : GET {VOCABULARIES_URL}).")
+
+
+def Code(vocabulary: Mapping, what: str, **kwargs) -> fields.String:  # noqa: N802
+    """One code of a controlled vocabulary (an ``enum`` in the OpenAPI document); a label
+    sent instead of its code is refused with the accepted codes."""
+    metadata = {"description": f"{what}: a code of GET {VOCABULARIES_URL}",
+                **kwargs.pop("metadata", {})}
+    return fields.String(validate=validate.OneOf(list(vocabulary),
+                                                 error=vocabulary_message(vocabulary, what)),
+                         metadata=metadata, **kwargs)
+
+
+class CodeList(fields.List):
+    """A list of codes of one vocabulary; an unknown code is reported on the list itself
+    (``domains``), with the accepted codes."""
+
+    def __init__(self, vocabulary: Mapping, what: str, **kwargs) -> None:
+        super().__init__(Code(vocabulary, what), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as exc:
+            if not isinstance(exc.messages, dict):
+                raise
+            messages = [m for errors in exc.messages.values() for m in errors]
+            raise ValidationError(list(dict.fromkeys(messages))) from exc
+
+
+def Text(size: int, **kwargs) -> fields.String:  # noqa: N802
+    return fields.String(validate=length(max=size), **kwargs)
 
 
 class StrictSchema(Schema):
+    """An input schema: unknown fields are refused (422 naming them), messages in French."""
+
+    error_messages = {"unknown": "Champ inconnu.", "type": "Objet JSON attendu."}
+
     class Meta:
         unknown = RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        _frenchify(field_obj)
+
+
+def _budget_side(name: str, lines: Mapping[str, str]) -> type[StrictSchema]:
+    """One side of a CERFA 12156 budget: an object whose keys are the line codes."""
+    return StrictSchema.from_dict(
+        {code: Cents(metadata={"description": label}) for code, label in lines.items()},
+        name=name)
+
+
+BudgetCharges = _budget_side("BudgetCharges", CHARGE_LINES)
+BudgetProducts = _budget_side("BudgetProducts", PRODUCT_LINES)
+
+
+class BudgetSchema(StrictSchema):
+    """A CERFA 12156 budget, ``{charges: {line: cents}, products: {line: cents}}``: the
+    line codes are those of GET /api/v1/vocabularies (``budget_lines``)."""
+
+    charges = fields.Nested(BudgetCharges)
+    products = fields.Nested(BudgetProducts)
 
 
 # -- auth -----------------------------------------------------------------------------
 class TokenIn(StrictSchema):
-    email = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
+    email = Text(320, required=True)
+    password = Text(1000, required=True, load_only=True)
 
 
 class UserOut(Schema):
@@ -41,9 +363,9 @@ class TokenOut(Schema):
 
 
 class RegisterIn(StrictSchema):
-    email = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = Text(320, required=True)
+    password = Text(1000, required=True, load_only=True)
+    name = fields.String(required=True, validate=length(1, 200))
 
 
 # -- funds and calls ------------------------------------------------------------------
@@ -55,12 +377,14 @@ class ImputationSchema(StrictSchema):
 
 
 class FundIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    owner_name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    owner_siret = fields.String(required=True)
+    name = fields.String(required=True, validate=length(1, 300))
+    owner_name = fields.String(required=True, validate=length(1, 300))
+    owner_siret = Text(20, required=True)
     imputation = fields.Nested(ImputationSchema, load_default=dict)
-    owner_product_line = fields.String(validate=validate.OneOf(list(PRODUCT_LINES)))
-    notification_ue = fields.Boolean()
+    owner_product_line = Code(PRODUCT_LINES, "Lignes de produits", metadata={
+        "description": "The product line of the owner's grants (e.g. 74_epci): a code of "
+                       "budget_lines.products in GET /api/v1/vocabularies"})
+    notification_ue = StrictBoolean()
 
 
 class FundOut(Schema):
@@ -68,50 +392,50 @@ class FundOut(Schema):
     name = fields.String()
     owner_name = fields.String()
     owner_siret = fields.String()
-    imputation = fields.Dict()
-    owner_product_line = fields.String()
+    imputation = fields.Dict(keys=fields.String(), values=fields.String())
+    owner_product_line = fields.String(allow_none=True)
     notification_ue = fields.Boolean()
 
 
 class EnvelopeSchema(StrictSchema):
-    key = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    key = fields.String(required=True, validate=length(1, 60))
+    label = fields.String(required=True, validate=length(1, 200))
     budget_cents = Cents(required=True)
 
 
 class RulesSchema(StrictSchema):
     min_request_cents = Cents(allow_none=True)
     max_request_cents = Cents(allow_none=True)
-    max_share_of_cost = fields.Decimal(allow_none=True, as_string=True,
-                                       validate=validate.Range(min=0, max=1, min_inclusive=False))
+    max_share_of_cost = StrictDecimal(allow_none=True, minimum=0, maximum=1, places=4,
+                                      exclusive_minimum=True)
 
 
 class CriterionSchema(StrictSchema):
-    key = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    label = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    weight = fields.Decimal(load_default=1, as_string=True,
-                            validate=validate.Range(min=0, min_inclusive=False))
-    max = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
+    key = fields.String(required=True, validate=length(1, 60))
+    label = fields.String(required=True, validate=length(1, 300))
+    weight = StrictDecimal(load_default=Decimal(1), minimum=0, maximum=1000, places=3,
+                           exclusive_minimum=True)
+    max = StrictInteger(required=True, minimum=1, maximum=1000)
 
 
 class CallIn(StrictSchema):
     fund_id = Id(required=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = fields.String(required=True, validate=length(1, 300))
     description = Text(20000)
-    fiscal_year = fields.Integer(required=True, strict=True,
-                                 validate=validate.Range(min=2000, max=2100))
+    fiscal_year = StrictInteger(required=True, minimum=2000, maximum=2100)
     opens_at = fields.AwareDateTime(required=True)
     closes_at = fields.AwareDateTime(required=True)
     budget_cents = Cents(required=True)
     envelopes = fields.List(fields.Nested(EnvelopeSchema), load_default=list)
     rules = fields.Nested(RulesSchema, load_default=dict)
     grid = fields.List(fields.Nested(CriterionSchema), load_default=list)
-    scale = fields.Integer(strict=True, load_default=20, validate=validate.Range(min=1, max=1000))
-    min_total = fields.Decimal(load_default=0, as_string=True, validate=validate.Range(min=0))
-    min_reviews = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=0))
-    overflow = fields.String(load_default="partial", validate=validate.OneOf(OVERFLOW_RULES))
-    partial_min_share = fields.Decimal(load_default="0.5", as_string=True,
-                                       validate=validate.Range(min=0, max=1))
+    scale = StrictInteger(load_default=20, minimum=1, maximum=1000)
+    min_total = StrictDecimal(load_default=Decimal(0), minimum=0,
+                              maximum=Decimal("99999.999"), places=3)
+    min_reviews = Count(load_default=1, maximum=1000)
+    overflow = fields.String(load_default="partial", validate=one_of(OVERFLOW_RULES))
+    partial_min_share = StrictDecimal(load_default=Decimal("0.5"), minimum=0, maximum=1,
+                                      places=4)
 
 
 class BudgetStatus(Schema):
@@ -123,32 +447,51 @@ class BudgetStatus(Schema):
     available_cents = fields.Integer()
 
 
+class RulesOut(Schema):
+    min_request_cents = fields.Integer(allow_none=True)
+    max_request_cents = fields.Integer(allow_none=True)
+    max_share_of_cost = DecimalString(allow_none=True)
+
+
+class CriterionOut(Schema):
+    key = fields.String()
+    label = fields.String()
+    weight = DecimalString()
+    max = fields.Integer()
+
+
+class EnvelopeOut(Schema):
+    key = fields.String()
+    label = fields.String()
+    budget_cents = fields.Integer()
+
+
 class CallOut(Schema):
     id = fields.Integer()
     fund_id = fields.Integer()
     fund = fields.Nested(FundOut)
     title = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     fiscal_year = fields.Integer()
     opens_at = fields.AwareDateTime()
     closes_at = fields.AwareDateTime()
     is_open = fields.Boolean()
     budget_cents = fields.Integer()
-    envelopes = fields.List(fields.Nested(EnvelopeSchema))
-    rules = fields.Nested(RulesSchema)
-    grid = fields.List(fields.Nested(CriterionSchema))
+    envelopes = fields.List(fields.Nested(EnvelopeOut))
+    rules = fields.Nested(RulesOut)
+    grid = fields.List(fields.Nested(CriterionOut))
     scale = fields.Integer()
-    min_total = fields.Decimal(as_string=True)
+    min_total = DecimalString()
     min_reviews = fields.Integer()
     overflow = fields.String()
-    partial_min_share = fields.Decimal(as_string=True)
+    partial_min_share = DecimalString()
     juror_ids = fields.List(fields.Integer())
     budget = fields.Nested(BudgetStatus)
 
 
-class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+class PageArgs(StrictSchema):
+    page = QueryInteger(load_default=1, maximum=1_000_000)
+    per_page = QueryInteger(load_default=25, maximum=100)
 
 
 class CallPage(Schema):
@@ -175,17 +518,17 @@ class JuryOut(Schema):
 
 # -- organisations --------------------------------------------------------------------
 class OrganisationIn(StrictSchema):
-    name = fields.String(required=True)
-    siret = fields.String(required=True)
-    rna = fields.String(allow_none=True)
-    address = fields.String(required=True)
-    postcode = fields.String(required=True)
-    city = fields.String(required=True)
-    legal_representative = fields.String(required=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    iban = fields.String(allow_none=True)
-    bic = fields.String(allow_none=True)
+    name = Text(300, required=True)
+    siret = Text(20, required=True)
+    rna = Text(20, allow_none=True)
+    address = Text(500, required=True)
+    postcode = Text(10, required=True)
+    city = Text(200, required=True)
+    legal_representative = Text(200, required=True)
+    email = Text(320, allow_none=True)
+    phone = Text(40, allow_none=True)
+    iban = Text(50, allow_none=True)
+    bic = Text(20, allow_none=True)
 
 
 class OrganisationOut(Schema):
@@ -209,15 +552,15 @@ class ApplicationFields(StrictSchema):
     summary = fields.String()
     objectives = fields.String()
     target_public = fields.String()
-    domains = fields.List(fields.String())
-    grounds = fields.List(fields.String())
+    domains = CodeList(DOMAINS, "Domaines")
+    grounds = CodeList(GROUNDS, "Motifs")
     territories = fields.List(fields.String())
     envelope = fields.String(allow_none=True)
-    beneficiaries = fields.Integer(strict=True, allow_none=True)
+    beneficiaries = Count(allow_none=True)
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
-    budget = Budget()
-    requested_cents = fields.Integer(strict=True, allow_none=True)
+    budget = fields.Nested(BudgetSchema)
+    requested_cents = Cents(allow_none=True)
 
 
 class ApplicationIn(ApplicationFields):
@@ -239,7 +582,7 @@ class ActivityOut(Schema):
     actor = fields.String(allow_none=True)
     at = fields.AwareDateTime()
     comment = fields.String(allow_none=True)
-    data = fields.Dict()
+    data = fields.Dict(allow_none=True)
 
 
 class ApplicationSummary(Schema):
@@ -253,27 +596,34 @@ class ApplicationSummary(Schema):
     title = fields.String()
     envelope = fields.String(allow_none=True)
     requested_cents = fields.Integer()
-    proposed_cents = fields.Integer()
+    proposed_cents = fields.Integer(allow_none=True)
     committed_cents = fields.Integer()
     submitted_at = fields.AwareDateTime(allow_none=True)
     updated_at = fields.AwareDateTime()
+
+
+class CompletionOut(Schema):
+    message = fields.String()
+    deadline = fields.String(metadata={"description": "YYYY-MM-DD or ISO 8601 datetime"})
 
 
 class ApplicationOut(ApplicationSummary):
     summary = fields.String()
     objectives = fields.String()
     target_public = fields.String()
-    domains = fields.List(fields.String())
-    grounds = fields.List(fields.String())
+    domains = fields.List(fields.String(), metadata={
+        "description": f"codes of GET {VOCABULARIES_URL} (domains)"})
+    grounds = fields.List(fields.String(), metadata={
+        "description": f"codes of GET {VOCABULARIES_URL} (grounds)"})
     territories = fields.List(fields.String())
-    beneficiaries = fields.Integer()
+    beneficiaries = fields.Integer(allow_none=True)
     starts_on = fields.Date(allow_none=True)
     ends_on = fields.Date(allow_none=True)
-    budget = fields.Dict()
+    budget = fields.Nested(BudgetSchema)
     granted_cents = fields.Integer()
     paid_cents = fields.Integer()
-    completion = fields.Dict(allow_none=True)
-    score = fields.Decimal(as_string=True, allow_none=True)
+    completion = fields.Nested(CompletionOut, allow_none=True)
+    score = DecimalString(allow_none=True)
     review_count = fields.Integer(allow_none=True)
     disagreement = fields.Boolean(allow_none=True)
     history = fields.List(fields.Nested(HistoryOut))
@@ -282,8 +632,8 @@ class ApplicationOut(ApplicationSummary):
 
 
 class ApplicationListArgs(PageArgs):
-    call_id = fields.Integer()
-    state = fields.String()
+    call_id = QueryInteger()
+    state = Text(40)
 
 
 class ApplicationPage(Schema):
@@ -294,18 +644,19 @@ class ApplicationPage(Schema):
 
 
 class DecisionIn(StrictSchema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    body = fields.String(required=True, validate=length(1, 200))
+    reference = fields.String(required=True, validate=length(1, 100))
     date = fields.Date(required=True)
 
 
 class ScheduleRow(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
-    share = fields.Decimal(required=True, as_string=True)
+    kind = fields.String(required=True, validate=one_of(PAYMENT_KINDS))
+    share = StrictDecimal(required=True, minimum=0, maximum=1, places=4,
+                          exclusive_minimum=True)
 
 
 class ConventionIn(StrictSchema):
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    reference = fields.String(required=True, validate=length(1, 100))
     signed_on = fields.Date(required=True)
     schedule = fields.List(fields.Nested(ScheduleRow))
 
@@ -314,24 +665,24 @@ class RepaymentIn(StrictSchema):
     amount_cents = Cents(required=True)
     claimed_on = fields.Date()
     reference = Text(60)
-    reason = fields.String()
+    reason = Text(10000)
 
 
 class RealisedIn(StrictSchema):
-    charges = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
-    products = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True))
+    charges = fields.Nested(BudgetCharges)
+    products = fields.Nested(BudgetProducts)
 
 
 class PaymentIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(PAYMENT_KINDS))
-    amount_cents = fields.Integer(required=True, strict=True)
+    kind = fields.String(required=True, validate=one_of(PAYMENT_KINDS))
+    amount_cents = Cents(required=True)
     paid_on = fields.Date(required=True)
     mandate = Text(60, load_default="")
 
 
 class ReportIn(StrictSchema):
     realised = fields.Nested(RealisedIn, required=True)
-    beneficiaries_reached = fields.Integer(strict=True, load_default=0)
+    beneficiaries_reached = Count(load_default=0)
     narrative = fields.String(required=True)
     gap_explanation = fields.String()
 
@@ -340,20 +691,20 @@ class TransitionIn(StrictSchema):
     """Trigger data; which fields a trigger needs is checked by its guards (422)."""
 
     comment = Text(10000)
-    amount_cents = fields.Integer(strict=True)
+    amount_cents = Cents()
     decision = fields.Nested(DecisionIn)
     convention = fields.Nested(ConventionIn)
-    force = fields.Boolean()
-    deadline = fields.String(metadata={"description": "YYYY-MM-DD or ISO 8601 datetime"})
-    kind = fields.String(validate=validate.OneOf(PAYMENT_KINDS))
+    force = StrictBoolean()
+    deadline = Text(40, metadata={"description": "YYYY-MM-DD or ISO 8601 datetime"})
+    kind = fields.String(validate=one_of(PAYMENT_KINDS))
     paid_on = fields.Date()
     mandate = Text(60)
     realised = fields.Nested(RealisedIn)
-    beneficiaries_reached = fields.Integer(strict=True)
+    beneficiaries_reached = Count()
     narrative = fields.String()
     gap_explanation = fields.String()
     repayment = fields.Nested(RepaymentIn)
-    release_unpaid = fields.Boolean()
+    release_unpaid = StrictBoolean()
 
 
 class PaymentOut(Schema):
@@ -368,23 +719,31 @@ class PaymentOut(Schema):
     left_to_pay_cents = fields.Integer()
 
 
+class ReportLineOut(Schema):
+    side = fields.String()
+    code = fields.String()
+    amount_cents = fields.Integer()
+
+
 class ReportOut(Schema):
     application_id = fields.Integer()
     state = fields.String()
     narrative = fields.String()
-    gap_explanation = fields.String()
+    gap_explanation = fields.String(allow_none=True)
     beneficiaries_reached = fields.Integer()
     submitted_at = fields.AwareDateTime()
-    lines = fields.List(fields.Dict())
+    lines = fields.List(fields.Nested(ReportLineOut))
 
 
 class ReviewIn(StrictSchema):
-    conflict = fields.Boolean(load_default=False)
-    scores = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=dict)
-    comments = fields.Dict(keys=fields.String(), values=fields.String(),
+    conflict = StrictBoolean(load_default=False)
+    scores = DecimalMap(StrictDecimal(minimum=0, maximum=1000, places=3), load_default=dict,
+                        metadata={"description": "a score per criterion key, from 0 to the "
+                                                 "criterion's max"})
+    comments = fields.Dict(keys=fields.String(validate=length(1, 60)), values=Text(10000),
                            metadata={"description": "a comment per criterion"})
     comment = Text(10000, load_default="")
-    submit = fields.Boolean(load_default=False)
+    submit = StrictBoolean(load_default=False)
 
 
 class ReviewOut(Schema):
@@ -392,9 +751,9 @@ class ReviewOut(Schema):
     juror_id = fields.Integer()
     juror = fields.String()
     conflict = fields.Boolean()
-    scores = fields.Dict()
-    comments = fields.Dict()
-    comment = fields.String()
-    total = fields.Decimal(as_string=True, allow_none=True)
+    scores = fields.Dict(keys=fields.String(), values=DecimalString())
+    comments = fields.Dict(keys=fields.String(), values=fields.String())
+    comment = fields.String(allow_none=True)
+    total = DecimalString(allow_none=True)
     submitted = fields.Boolean()
     submitted_at = fields.AwareDateTime(allow_none=True)

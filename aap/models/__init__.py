@@ -17,7 +17,7 @@ from aap.models.finance import (
     Report,
     ReportLine,
 )
-from aap.models.organisations import Invitation, Organisation
+from aap.models.organisations import Invitation, Organisation, OrganisationJoinRequest
 from aap.models.reviews import AllocationRow, AllocationRun, Review, ReviewScore
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Membership",
     "Notification",
     "Organisation",
+    "OrganisationJoinRequest",
     "PasswordResetToken",
     "Payment",
     "ReferenceCounter",

@@ -96,6 +96,18 @@ def clean(call: Call, data: dict) -> dict:
     return out
 
 
+PERIOD_REVERSED = "La date de fin précède la date de début."
+
+
+def check_period(values: dict, app: Application | None = None) -> None:
+    """An action may not end before it starts: the dates given, or those the application
+    already holds for the one left out (a PATCH may change one date only)."""
+    starts_on = values["starts_on"] if "starts_on" in values else getattr(app, "starts_on", None)
+    ends_on = values["ends_on"] if "ends_on" in values else getattr(app, "ends_on", None)
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        raise ValidationFailed(PERIOD_REVERSED, fields={"ends_on": [PERIOD_REVERSED]})
+
+
 def _apply(app: Application, values: dict) -> list[str]:
     changed = []
     for name, value in values.items():
@@ -125,6 +137,7 @@ def create(actor: User, data: dict) -> Application:
         raise ValidationFailed("Cet appel est clos : plus aucun dossier ne peut être déposé.",
                                code="call_closed")
     values = clean(call, {k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+    check_period(values)
     app = Application(call=call, organisation=organisation, created_by_id=actor.id)
     db.session.add(app)
     _apply(app, values)
@@ -153,6 +166,7 @@ def update(actor: User, application_id: int, data: dict) -> Application:
         ).scalar_one()
         if app.state not in EDITABLE_STATES:
             raise Conflict("Le dossier n'est plus modifiable dans son état actuel.")
+        check_period(values, app)
         changed = _apply(app, values)
         if changed:
             audit.record_action(app, actor, "edit", data={"fields": changed})

@@ -1,16 +1,21 @@
 """Attachments: type checked by content, size capped, stored outside the web root under
-random names, served only to those who may see the application."""
+random names, served only to those who may see the application. The original filename is
+kept for display and download, without path, control or format characters (a right-to-left
+override makes "facture\u202efdp.exe" read "facture exe.pdf")."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import filetype
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm.attributes import set_committed_value
 
 from aap.errors import Conflict, Forbidden, ValidationFailed
 from aap.extensions import db
@@ -69,9 +74,36 @@ def detect_type(content: bytes) -> tuple[str, str]:
     return kind.extension, ALLOWED_TYPES[kind.extension]
 
 
-def _clean_filename(name: str, extension: str) -> str:
-    base = Path(name or "piece").name.strip().replace("\x00", "")[:200] or "piece"
-    return base if base.lower().endswith(f".{extension}") else f"{base}.{extension}"
+# Unicode categories removed from filenames: controls (C0, DEL, C1), format characters
+# (bidirectional embeddings U+202A-U+202E, isolates U+2066-U+2069, marks U+200E, U+200F
+# and U+061C, zero-width characters, BOM, soft hyphen), surrogates, private use, line and
+# paragraph separators. Migration 0004 applied the same rule to the names stored before.
+REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+FALLBACK_NAME = "piece"
+
+
+def clean_filename(name: str | None, extension: str | None = None) -> str:
+    """The name to store, show and send as Content-Disposition: no directory, none of the
+    characters above, blanks (tabs and line breaks included) collapsed to one space, no
+    leading or trailing dot, 200 characters at most before the extension, which is added
+    when the name lacks it; ``piece`` when nothing is left."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = "".join(" " if c.isspace() else c for c in text
+                   if c.isspace() or unicodedata.category(c) not in REMOVED_CATEGORIES)
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    base = " ".join(text.split()).strip(" .")[:200].rstrip(" .") or FALLBACK_NAME
+    if extension and not base.lower().endswith(f".{extension}"):
+        base = f"{base}.{extension}"
+    return base
+
+
+@event.listens_for(Attachment, "load")
+@event.listens_for(Attachment, "refresh")
+def _clean_loaded_filename(target: Attachment, *args) -> None:
+    """A name stored by older code is shown and sent clean too (without writing it back)."""
+    name = target.__dict__.get("filename")
+    if name is not None and name != (cleaned := clean_filename(name)):
+        set_committed_value(target, "filename", cleaned)
 
 
 def add_attachment(actor: User, application_id: int, kind: str, upload: Upload | None
@@ -92,7 +124,7 @@ def add_attachment(actor: User, application_id: int, kind: str, upload: Upload |
     stored_name = f"{secrets.token_hex(16)}.{extension}"
     (upload_dir() / stored_name).write_bytes(content)
     attachment = Attachment(
-        application_id=app.id, kind=kind, filename=_clean_filename(upload.filename, extension),
+        application_id=app.id, kind=kind, filename=clean_filename(upload.filename, extension),
         stored_name=stored_name, content_type=mimetype, size=len(content),
         sha256=hashlib.sha256(content).hexdigest(), uploaded_by_id=actor.id)
     db.session.add(attachment)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from aap.api.auth import (
     SECURITY,
@@ -10,7 +10,7 @@ from aap.api.auth import (
     require_role,
     token_required,
 )
-from aap.api.schemas import StrictSchema
+from aap.api.schemas import Id, StrictInteger, StrictSchema, length, one_of
 from aap.api.serializers import review_out
 from aap.extensions import db
 from aap.models import Call, User
@@ -20,11 +20,10 @@ blp = Blueprint("api_jury", __name__, description="Jury assignment and progress"
 
 
 class AssignmentIn(StrictSchema):
-    mode = fields.String(required=True, validate=validate.OneOf(jury.MODES))
-    per_application = fields.Integer(strict=True, load_default=2,
-                                     validate=validate.Range(min=1, max=50))
-    by_envelope = fields.Dict(keys=fields.String(), values=fields.List(fields.Integer()),
-                              load_default=dict)
+    mode = fields.String(required=True, validate=one_of(jury.MODES))
+    per_application = StrictInteger(load_default=2, minimum=1, maximum=50)
+    by_envelope = fields.Dict(keys=fields.String(validate=length(1, 60)),
+                              values=fields.List(Id()), load_default=dict)
 
 
 class AssignmentOut(Schema):
@@ -33,8 +32,8 @@ class AssignmentOut(Schema):
 
 
 class ConflictIn(StrictSchema):
-    juror_id = fields.Integer(required=True, strict=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    juror_id = Id(required=True)
+    reason = fields.String(required=True, validate=length(1, 2000))
 
 
 def _progress(call: Call) -> list[dict]:

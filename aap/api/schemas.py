@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from aap.api.validators import email_address
 from aap.models.calls import OVERFLOW_RULES
 from aap.models.finance import PAYMENT_KINDS
 from aap.money import MAX_CENTS
@@ -69,10 +70,9 @@ def _frenchify(field: fields.Field) -> None:
             field.error_messages[key] = message
     for cls, messages in TYPE_MESSAGES:
         if isinstance(field, cls):
-            for key, message in messages.items():
-                if key in field.error_messages and getattr(
-                        type(field), "french", False) is False:
-                    field.error_messages[key] = message
+            if not getattr(field, "french", False):  # the strict fields have their own
+                field.error_messages.update(
+                    {k: m for k, m in messages.items() if k in field.error_messages})
             break
     for inner in (getattr(field, "inner", None), getattr(field, "key_field", None),
                   getattr(field, "value_field", None)):
@@ -80,7 +80,7 @@ def _frenchify(field: fields.Field) -> None:
             _frenchify(inner)
 
 
-def length(min: int | None = None, max: int | None = None) -> validate.Length:  # noqa: A002
+def length(min: int | None = None, max: int | None = None) -> validate.Length:
     if min and max:
         error = "Entre {min} et {max} caractères."
     elif max:
@@ -144,22 +144,22 @@ def validate_range(minimum: int, maximum: int) -> validate.Range:
     return validate.Range(min=minimum, max=maximum, error=error)
 
 
-def Id(**kwargs) -> StrictInteger:  # noqa: N802 - a field factory, named like a field
+def Id(**kwargs) -> StrictInteger:
     """An object id: a JSON integer from 1."""
     return StrictInteger(minimum=1, **kwargs)
 
 
-def Cents(*, maximum: int = MAX_CENTS, **kwargs) -> StrictInteger:  # noqa: N802
+def Cents(*, maximum: int = MAX_CENTS, **kwargs) -> StrictInteger:
     """An amount in integer cents, from 0 (SPEC 7.1)."""
     return StrictInteger(minimum=0, maximum=maximum, **kwargs)
 
 
-def Count(*, maximum: int = MAX_COUNT, **kwargs) -> StrictInteger:  # noqa: N802
+def Count(*, maximum: int = MAX_COUNT, **kwargs) -> StrictInteger:
     """A number of people, reviews...: a JSON integer from 0."""
     return StrictInteger(minimum=0, maximum=maximum, **kwargs)
 
 
-def QueryInteger(*, minimum: int = 1, maximum: int = INT64_MAX,  # noqa: N802
+def QueryInteger(*, minimum: int = 1, maximum: int = INT64_MAX,
                  **kwargs) -> StrictInteger:
     """An integer of a query string (digits), bounded like any other."""
     return StrictInteger(minimum=minimum, maximum=maximum, strict=False, **kwargs)
@@ -282,7 +282,7 @@ def vocabulary_message(vocabulary: Mapping, what: str) -> str:
             f"(codes et libellés : GET {VOCABULARIES_URL}).")
 
 
-def Code(vocabulary: Mapping, what: str, **kwargs) -> fields.String:  # noqa: N802
+def Code(vocabulary: Mapping, what: str, **kwargs) -> fields.String:
     """One code of a controlled vocabulary (an ``enum`` in the OpenAPI document); a label
     sent instead of its code is refused with the accepted codes."""
     metadata = {"description": f"{what}: a code of GET {VOCABULARIES_URL}",
@@ -309,7 +309,7 @@ class CodeList(fields.List):
             raise ValidationError(list(dict.fromkeys(messages))) from exc
 
 
-def Text(size: int, **kwargs) -> fields.String:  # noqa: N802
+def Text(size: int, **kwargs) -> fields.String:
     return fields.String(validate=length(max=size), **kwargs)
 
 
@@ -363,7 +363,7 @@ class TokenOut(Schema):
 
 
 class RegisterIn(StrictSchema):
-    email = Text(320, required=True)
+    email = fields.String(required=True, validate=[length(max=320), email_address])
     password = Text(1000, required=True, load_only=True)
     name = fields.String(required=True, validate=length(1, 200))
 
@@ -525,7 +525,7 @@ class OrganisationIn(StrictSchema):
     postcode = Text(10, required=True)
     city = Text(200, required=True)
     legal_representative = Text(200, required=True)
-    email = Text(320, allow_none=True)
+    email = fields.String(allow_none=True, validate=[length(max=320), email_address])
     phone = Text(40, allow_none=True)
     iban = Text(50, allow_none=True)
     bic = Text(20, allow_none=True)

@@ -62,12 +62,44 @@ def test_jury_pages_are_for_instructors(client, world, log_in, scored, call_url,
     assert response.status_code == (200 if role == "instructor" else 403)
 
 
+def _jury_actions(world, scored) -> dict[str, dict]:
+    """A valid form for each jury action: an instructor posting it changes something."""
+    eligible = world.bring_to(world.application(title="Projet recevable"), "eligible")
+    return {
+        "/attribution": {"mode": "all"},
+        "/conflits": {"application_id": str(eligible.id),
+                      "juror_id": str(world.users["juror2"].id), "reason": "Conjoint"},
+        "/relance": {},
+        "/cloture": {"force": "y", "reason": "Jury réuni ; notes orales au PV."},
+    }
+
+
+def _jury_footprint() -> tuple:
+    _fresh()
+    return (db.session.scalar(select(func.count()).select_from(Review)),
+            db.session.scalar(select(func.count()).select_from(Review).where(
+                Review.conflict.is_(True))),
+            db.session.scalar(select(func.count()).select_from(Notification)),
+            sorted(db.session.scalars(select(Application.state))))
+
+
 @pytest.mark.parametrize("suffix", ["/attribution", "/conflits", "/relance", "/cloture"])
-@pytest.mark.parametrize("role", ["juror", "applicant", "finance"])
-def test_jury_actions_are_for_instructors(client, world, log_in, call_url, role, suffix):
+@pytest.mark.parametrize("role", ["juror", "applicant", "finance", "admin", "instructor"])
+def test_jury_actions_are_for_instructors(client, world, log_in, scored, call_url, role,
+                                          suffix):
+    """With a valid CSRF token, the role check answers (403) and nothing changes; the same
+    form posted by an instructor goes through (so the 403 is the role, not the form)."""
+    data = _jury_actions(world, scored)[suffix]
     log_in(world.actor_for(role))
-    response = client.post(call_url + suffix, data={})
-    assert response.status_code in (400, 403)  # CSRF first (400), else the role (403)
+    token = csrf_token(client.get("/", follow_redirects=True).text)
+    before = _jury_footprint()
+    response = client.post(call_url + suffix, data={"csrf_token": token, **data})
+    if role == "instructor":
+        assert response.status_code == 302, _u(response)
+        assert _jury_footprint() != before
+    else:
+        assert response.status_code == 403
+        assert _jury_footprint() == before
 
 
 def test_anonymous_and_unknown_call(client, world, log_in, call_url):

@@ -122,6 +122,23 @@ def test_scoring_pages_are_for_jurors(client, world, log_in, in_review, role):
     assert client.get(f"/jury/dossiers/{in_review.id}").status_code == 403
 
 
+@pytest.mark.parametrize(("path", "extra"), [
+    ("", {"action": "draft", "score_pertinence": "4", "score_faisabilite": "3"}),
+    ("/transmettre", {}),
+    ("/conflit", {"reason": "Je connais le porteur."}),
+])
+@pytest.mark.parametrize("role", ["instructor", "applicant", "finance", "admin"])
+def test_scoring_actions_are_for_jurors(client, world, log_in, in_review, role, path, extra):
+    """Posted with a valid CSRF token, so that the role check is what answers."""
+    log_in(world.actor_for(role))
+    token = csrf_token(client.get("/", follow_redirects=True).text)
+    response = client.post(f"/jury/dossiers/{in_review.id}{path}",
+                           data={"csrf_token": token, **extra})
+    assert response.status_code == 403
+    rows = [_review(in_review, world.users[j]) for j in ("juror", "juror2")]
+    assert [(r.total, r.submitted, r.conflict) for r in rows] == [(None, False, False)] * 2
+
+
 def test_anonymous_is_sent_to_login(client, world, in_review):
     response = client.get(f"/jury/dossiers/{in_review.id}")
     assert response.status_code == 302

@@ -19,6 +19,7 @@ from aap.config import (
     normalise_database_url,
 )
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
+from aap.input import CleanRequest, InputRefused, check_api_request
 
 MAX_DB_INT = 2**63 - 1  # the largest BIGINT (SQLite INTEGER, PostgreSQL bigint)
 
@@ -47,7 +48,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     check_production_secrets(app.config)
     app.url_map.converters["int"] = DatabaseIntConverter
+    app.request_class = CleanRequest
     register_database_url(app)
+    register_input_layer(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -65,6 +68,22 @@ def register_database_url(app: Flask) -> None:
         url or default_sqlite_url(app.instance_path))
     upload_dir = app.config.get("UPLOAD_DIR") or str(Path(app.instance_path) / "uploads")
     app.config["UPLOAD_DIR"] = upload_dir
+
+
+def register_input_layer(app: Flask) -> None:
+    """Refuse malformed API input before anything reads it (throttling's key included):
+    registered before the extensions, so this check runs first."""
+
+    @app.before_request
+    def check_input():
+        if request.path.startswith("/api/"):
+            check_api_request()
+
+    @app.errorhandler(InputRefused)
+    def input_refused(exc: InputRefused):
+        from aap.api.errors import error_response
+
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
 
 
 def register_extensions(app: Flask) -> None:

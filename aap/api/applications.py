@@ -1,10 +1,16 @@
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
-from aap.api.auth import SECURITY, current_api_user, token_required
+from aap.api.auth import (
+    SECURITY,
+    application_access,
+    current_api_user,
+    roles_required,
+    token_required,
+)
 from aap.api.schemas import (
     ApplicationFields,
     ApplicationIn,
@@ -29,6 +35,7 @@ blp = Blueprint("api_applications", __name__, description="Applications (dossier
 @blp.route("/applications", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@roles_required("applicant")
 @blp.arguments(ApplicationIn)
 @blp.response(201, ApplicationOut)
 def create_application(data):
@@ -62,6 +69,7 @@ def get_application(application_id):
 @blp.route("/applications/<int:application_id>", methods=["PATCH"])
 @blp.doc(security=SECURITY)
 @token_required
+@application_access("applicant")
 @blp.arguments(ApplicationFields)
 @blp.response(200, ApplicationOut)
 def patch_application(data, application_id):
@@ -103,12 +111,13 @@ def _json_body(schema) -> dict:
 @blp.route("/applications/<int:application_id>/payments", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@application_access("finance")
 @blp.arguments(PaymentIn)
 @blp.response(201, PaymentOut)
 def create_payment(data, application_id):
     """Record a payment (finance). The first one fires ``pay``; never more than granted."""
     user = current_api_user()
-    app = workflow.record_payment(applications.get_visible(user, application_id), user, data)
+    app = workflow.record_payment(g.application, user, data)
     payment = app.payments[-1]
     return {"id": payment.id, "application_id": app.id, "kind": payment.kind,
             "amount_cents": payment.amount_cents, "paid_on": payment.paid_on,
@@ -120,13 +129,13 @@ def create_payment(data, application_id):
 @blp.route("/applications/<int:application_id>/report", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@application_access("applicant")
 @blp.arguments(ReportIn)
 @blp.response(200, ReportOut)
 def submit_report(data, application_id):
     """Record the final report (CERFA 15059) and fire ``submit_report``."""
     user = current_api_user()
-    app = workflow.fire(applications.get_visible(user, application_id), "submit_report",
-                        user, data)
+    app = workflow.fire(g.application, "submit_report", user, data)
     report = app.report
     return {"application_id": app.id, "state": app.state, "narrative": report.narrative,
             "gap_explanation": report.gap_explanation,
@@ -139,12 +148,12 @@ def submit_report(data, application_id):
 @blp.route("/applications/<int:application_id>/review", methods=["PUT"])
 @blp.doc(security=SECURITY)
 @token_required
+@application_access("juror")
 @blp.arguments(ReviewIn)
 @blp.response(200, ReviewOut)
 def put_review(data, application_id):
     user = current_api_user()
-    app = applications.get_visible(user, application_id)
-    return review_out(reviews.save_review(user, app, data))
+    return review_out(reviews.save_review(user, g.application, data))
 
 
 @blp.route("/applications/<int:application_id>/reviews", methods=["GET"])

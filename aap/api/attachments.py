@@ -4,9 +4,12 @@ from flask import send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from aap.api.auth import SECURITY, current_api_user, token_required
+from aap.api.auth import SECURITY, application_access, current_api_user, token_required
+from aap.api.schemas import Code
+from aap.input import accepts_multipart
 from aap.models import Attachment
 from aap.services import attachments
+from aap.vocabulary import ATTACHMENT_KINDS
 
 blp = Blueprint("api_attachments", __name__, description="Attachments (pièces jointes)")
 
@@ -22,12 +25,22 @@ class AttachmentOut(Schema):
 
 
 class UploadForm(Schema):
-    kind = fields.String(required=True, metadata={
-        "description": "statutes, rib, accounts, activity_report or other"})
+    kind = Code(ATTACHMENT_KINDS, "Natures de pièce", required=True)
 
 
 class UploadFiles(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+# The upload is one multipart/form-data body with both parts (OpenAPI 3): the two
+# ``arguments`` above would otherwise be documented as a Swagger 2 ``formData`` parameter.
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["kind", "file"], "properties": {
+        "kind": {"type": "string", "enum": list(ATTACHMENT_KINDS),
+                 "description": "the kind of document: a code of GET /api/v1/vocabularies "
+                                "(attachment_kinds)"},
+        "file": {"type": "string", "format": "binary",
+                 "description": "the document (its type is checked by content)"}}}}}}
 
 
 def attachment_out(attachment: Attachment) -> dict:
@@ -40,8 +53,10 @@ def attachment_out(attachment: Attachment) -> dict:
 
 
 @blp.route("/applications/<int:application_id>/attachments", methods=["POST"])
-@blp.doc(security=SECURITY)
+@blp.doc(security=SECURITY, parameters=[], requestBody=UPLOAD_BODY)
+@accepts_multipart
 @token_required
+@application_access("applicant")
 @blp.arguments(UploadForm, location="form")
 @blp.arguments(UploadFiles, location="files")
 @blp.response(201, AttachmentOut)

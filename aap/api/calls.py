@@ -7,7 +7,7 @@ from aap.api.auth import (
     SECURITY,
     call_or_404,
     current_api_user,
-    require_role,
+    roles_required,
     token_required,
 )
 from aap.api.schemas import CallIn, CallOut, CallPage, JuryIn, JuryOut, PageArgs
@@ -23,10 +23,10 @@ blp = Blueprint("api_calls", __name__, description="Calls for projects")
 @blp.route("/calls", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@roles_required("instructor")
 @blp.arguments(CallIn)
 @blp.response(201, CallOut)
 def create_call(data):
-    require_role(current_api_user(), "instructor")
     call = calls.create_call(data)
     return call_out(call, budget.summary(call), now(), current_api_user())
 
@@ -62,10 +62,10 @@ def get_call(call_id):
 @blp.route("/calls/<int:call_id>/jury", methods=["PUT"])
 @blp.doc(security=SECURITY)
 @token_required
+@roles_required("instructor")
 @blp.arguments(JuryIn)
 @blp.response(200, JuryOut)
 def put_jury(data, call_id):
-    require_role(current_api_user(), "instructor")
     call = call_or_404(call_id)
     members = calls.set_jury(call, data["juror_ids"])
     return {"call_id": call.id, "jurors": [

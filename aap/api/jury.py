@@ -1,20 +1,22 @@
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from aap.api.auth import (
     SECURITY,
+    application_access,
     call_or_404,
     current_api_user,
-    require_role,
+    roles_required,
     token_required,
 )
 from aap.api.schemas import Id, StrictInteger, StrictSchema, length, one_of
 from aap.api.serializers import review_out
 from aap.extensions import db
 from aap.models import Call, User
-from aap.services import applications, jury
+from aap.services import jury
 
 blp = Blueprint("api_jury", __name__, description="Jury assignment and progress")
 
@@ -45,12 +47,12 @@ def _progress(call: Call) -> list[dict]:
 @blp.route("/calls/<int:call_id>/assignments", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@roles_required("instructor")
 @blp.arguments(AssignmentIn)
 @blp.response(200, AssignmentOut)
 def assign(data, call_id):
     """Assign jurors to the call's eligible and in-review applications (instructor)."""
     user = current_api_user()
-    require_role(user, "instructor")
     call = call_or_404(call_id)
     created = jury.assign(call, user, data["mode"], per_application=data["per_application"],
                           by_envelope=data["by_envelope"])
@@ -60,23 +62,23 @@ def assign(data, call_id):
 @blp.route("/calls/<int:call_id>/assignments", methods=["GET"])
 @blp.doc(security=SECURITY)
 @token_required
+@roles_required("instructor")
 @blp.response(200, AssignmentOut)
 def progress(call_id):
     """Who scored what: per juror, assigned, submitted, drafts, recused and late."""
-    require_role(current_api_user(), "instructor")
     return {"created": 0, "progress": _progress(call_or_404(call_id))}
 
 
 @blp.route("/applications/<int:application_id>/conflicts", methods=["POST"])
 @blp.doc(security=SECURITY)
 @token_required
+@application_access("instructor")
 @blp.arguments(ConflictIn)
 @blp.response(201)
 def record_conflict(data, application_id):
     """Record a known conflict of interest: the juror is recused (instructor)."""
     user = current_api_user()
-    require_role(user, "instructor")
-    app = applications.get_visible(user, application_id)
+    app = g.application
     juror = db.session.get(User, data["juror_id"])
     if juror is None or not juror.has_role("juror"):
         abort(422, message="Juré inconnu.", errors={"juror_id": ["Juré inconnu."]})

@@ -84,10 +84,7 @@ def register(email: str, password: str, name: str) -> User:
 def authenticate(email: str, password: str) -> User | None:
     """The user whose e-mail and password match, else None. An unknown address costs the
     same hash as a known one, so the answer time does not tell which accounts exist."""
-    try:
-        user = find_by_email((email or "").strip())
-    except ValueError:  # a NUL or other byte the database refuses: no such account
-        user = None
+    user = find_by_email((email or "").strip())
     if user is None:
         check_password_hash(_dummy_hash(), password or "")
         return None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from forms.validators import EmailAddress
@@ -43,3 +43,13 @@ class InvitationForm(FlaskForm):
     email = EmailField(_l("Adresse électronique de la personne à inviter"), validators=[
         DataRequired(_l("Indiquez une adresse.")), EmailAddress(),
         Length(max=254)])
+
+
+class JoinRequestForm(FlaskForm):
+    """Ask the members of an organisation (found by its SIRET) to let me join it."""
+
+    message = TextAreaField(
+        _l("Message aux membres (facultatif)"),
+        validators=[Optional(), Length(max=1000, message=_l(
+            "1 000 caractères au maximum."))],
+        render_kw={"rows": 4, "maxlength": 1000})

@@ -86,23 +86,26 @@ def clean_filename(name: str | None, extension: str | None = None) -> str:
     """The name to store, show and send as Content-Disposition: no directory, none of the
     characters above, blanks (tabs and line breaks included) collapsed to one space, no
     leading or trailing dot, 200 characters at most before the extension, which is added
-    when the name lacks it; ``piece`` when nothing is left."""
+    when the name lacks it; ``piece`` when nothing is left before it."""
     text = unicodedata.normalize("NFC", str(name or ""))
     text = "".join(" " if c.isspace() else c for c in text
                    if c.isspace() or unicodedata.category(c) not in REMOVED_CATEGORIES)
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    base = " ".join(text.split()).strip(" .")[:200].rstrip(" .") or FALLBACK_NAME
-    if extension and not base.lower().endswith(f".{extension}"):
-        base = f"{base}.{extension}"
-    return base
+    text = " ".join(text.replace("\\", "/").rsplit("/", 1)[-1].split())
+    suffix = f".{extension}" if extension else ""
+    if suffix and text.lower().endswith(suffix):
+        text, suffix = text[:-len(suffix)], text[-len(suffix):]
+    return (text.strip(" .")[:200].rstrip(" .") or FALLBACK_NAME) + suffix
 
 
 @event.listens_for(Attachment, "load")
 @event.listens_for(Attachment, "refresh")
 def _clean_loaded_filename(target: Attachment, *args) -> None:
     """A name stored by older code is shown and sent clean too (without writing it back)."""
-    name = target.__dict__.get("filename")
-    if name is not None and name != (cleaned := clean_filename(name)):
+    name, stored = target.__dict__.get("filename"), target.__dict__.get("stored_name")
+    if name is None:
+        return
+    extension = stored.rsplit(".", 1)[-1] if stored and "." in stored else None
+    if name != (cleaned := clean_filename(name, extension)):
         set_committed_value(target, "filename", cleaned)
 
 

@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from aap.errors import Conflict, ValidationFailed
 from aap.extensions import db
-from aap.models import Application, Call
+from aap.models import Application, Call, Organisation
 from aap.models.accounts import Role
 from aap.services import applications, attachments, audit, organisations, policies, workflow
 from aap.services.attachments import TooLarge, Upload
@@ -32,7 +32,7 @@ from aap.timeutil import now
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
 from forms.application import ApplicationForm, ReportForm, line_field_name
-from forms.organisation import InvitationForm, OrganisationForm
+from forms.organisation import InvitationForm, JoinRequestForm, OrganisationForm
 from workflows.application import BEFORE_DECISION, EDITABLE_STATES
 from workflows.engine import GuardFailed, StateNotAllowed, WorkflowError
 from workflows.guards import REPORT_GAP_THRESHOLD, report_gap
@@ -122,16 +122,34 @@ def _put_errors(form, fields: dict[str, list[str]]) -> list[str]:
     return general
 
 
+def _siret_taken(form: OrganisationForm, taken) -> dict:
+    """What the creation form shows when the SIRET is an organisation's already: its name
+    and city only, and the way to ask to join it (or to open it, for one of its members)."""
+    form.siret.errors = [*form.siret.errors, _(
+        "Une organisation avec ce SIRET existe déjà sur AAP : %(name)s (%(city)s).",
+        name=taken.name, city=taken.city)]
+    member = policies.is_member(current_user, taken.id)
+    return {"taken": taken, "member": member,
+            "pending": None if member else organisations.pending_request(current_user, taken),
+            "join_form": JoinRequestForm(prefix="join", formdata=None)}
+
+
 @bp.route("/organisations/nouvelle", methods=["GET", "POST"])
 @role_required("applicant")
 def organisation_new():
     form = OrganisationForm()
     general: list[str] = []
     status = 200
+    join: dict = {}
     if form.validate_on_submit():
         try:
             org = organisations.create_organisation(current_user, form.values())
+        except organisations.SiretTaken as exc:
+            db.session.rollback()
+            join = _siret_taken(form, exc.organisation)
+            status = 409
         except ValidationFailed as exc:
+            db.session.rollback()
             general = _put_errors(form, exc.fields)
             status = 422
         else:
@@ -143,7 +161,40 @@ def organisation_new():
     elif form.is_submitted():
         status = 422
     return render_template("applicant/organisation_form.html", form=form, general=general,
-                           organisation=None), status
+                           organisation=None, **join), status
+
+
+@bp.post("/organisations/<int:organisation_id>/rejoindre")
+@role_required("applicant")
+def join_request(organisation_id: int):
+    """Ask to join an organisation whose SIRET was typed (the members decide)."""
+    join_form = JoinRequestForm(prefix="join")
+    target = db.session.get(Organisation, organisation_id)
+    if target is None:
+        abort(404)
+    if policies.is_member(current_user, target.id):
+        flash(_("Vous êtes déjà membre de cette organisation."), "info")
+        return redirect(url_for("applicant.organisation", organisation_id=target.id))
+    general: list[str] = []
+    status = 422
+    if join_form.validate_on_submit():
+        try:
+            organisations.request_to_join(current_user, target.id, join_form.message.data)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            join_form.message.errors = [*join_form.message.errors,
+                                        *(_(m) for m in exc.fields.get("message", []))]
+            general = [] if exc.fields.get("message") else [_(exc.message)]
+        except Conflict as exc:
+            db.session.rollback()
+            general, status = [_(exc.message)], exc.status
+        else:
+            flash(_("Votre demande est envoyée aux membres de « %(name)s ». Vous recevrez "
+                    "un courriel dès que l'un d'eux y aura répondu.", name=target.name),
+                  "success")
+            return redirect(url_for("applicant.home"))
+    return render_template("applicant/join_request.html", target=target, join_form=join_form,
+                           general=general), status
 
 
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
@@ -167,10 +218,16 @@ def organisation(organisation_id: int):
                 return redirect(url_for("applicant.organisation", organisation_id=org.id))
         else:
             status = 422
+    return _organisation_page(org, form, invite_form, general, status)
+
+
+def _organisation_page(org, form, invite_form, general, status):
     return render_template(
         "applicant/organisation.html", org=org, form=form, invite_form=invite_form,
         general=general, members=organisations.members(org),
-        invitations=organisations.pending_invitations(org)), status
+        invitations=organisations.pending_invitations(org),
+        join_requests=organisations.join_requests(current_user, org.id, pending_only=True)
+    ), status
 
 
 @bp.post("/organisations/<int:organisation_id>/invitations")
@@ -190,10 +247,33 @@ def invite(organisation_id: int):
         else:
             flash(_("Invitation envoyée à %(email)s.", email=invite_form.email.data), "success")
             return redirect(url_for("applicant.organisation", organisation_id=org.id))
-    return render_template(
-        "applicant/organisation.html", org=org, form=OrganisationForm(obj=org),
-        invite_form=invite_form, general=[], members=organisations.members(org),
-        invitations=organisations.pending_invitations(org)), 422
+    return _organisation_page(org, OrganisationForm(obj=org), invite_form, [], 422)
+
+
+@bp.post("/organisations/<int:organisation_id>/demandes/<int:request_id>/<decision>")
+@role_required("applicant")
+def decide_join_request(organisation_id: int, request_id: int, decision: str):
+    """A member accepts or declines a request to join (the CSRF token is checked by
+    CSRFProtect); the requester is told by e-mail."""
+    org = organisations.get_for_member(current_user, organisation_id)
+    if decision not in ("accepter", "refuser"):
+        abort(404)
+    try:
+        decided = organisations.decide_join_request(
+            current_user, org.id, request_id, accept=decision == "accepter")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(_(exc.message), "error")
+    else:
+        requester = decided.user.display_name
+        if decided.status == "accepted":
+            flash(_("%(name)s est désormais membre de l'organisation ; un courriel l'en "
+                    "informe.", name=requester), "success")
+        else:
+            flash(_("La demande de %(name)s est refusée ; un courriel l'en informe.",
+                    name=requester), "success")
+    return redirect(url_for("applicant.organisation", organisation_id=org.id,
+                            _anchor="join-requests-title"))
 
 
 # -- starting a draft ----------------------------------------------------------------

@@ -45,15 +45,17 @@ def _clean_filename(name, extension):
     name = unicodedata.normalize("NFC", name or "")
     name = "".join(" " if c.isspace() else c for c in name
                    if c.isspace() or unicodedata.category(c) not in _REMOVED)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = " ".join(name.split()).strip(" .")[:200].rstrip(" .") or "piece"
-    return name if name.lower().endswith(f".{extension}") else f"{name}.{extension}"
+    name = " ".join(name.replace("\\", "/").rsplit("/", 1)[-1].split())
+    suffix = f".{extension}"
+    if name.lower().endswith(suffix):
+        name, suffix = name[:-len(suffix)], name[-len(suffix):]
+    return (name.strip(" .")[:200].rstrip(" .") or "piece") + suffix
 
 
 def upgrade():
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('siret_duplicate', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
 
     bind = op.get_bind()
     organisation = sa.table('organisation', sa.column('id', sa.Integer()),

@@ -197,14 +197,15 @@ class StrictDecimal(fields.Field):
                   "maximum": _number(self.maximum)}
         if exclusive_minimum:
             number["exclusiveMinimum"] = True
-        bound = "more than" if exclusive_minimum else "from"
+        bound = "greater than" if exclusive_minimum else "at least"
+        integer = r"\d" if digits == 1 else rf"\d{{1,{digits}}}"
         metadata = {
             "anyOf": [{"type": "string", "format": "decimal",
-                       "pattern": rf"^{sign}\d{{1,{digits}}}(\.\d{{1,{places}}})?$"},
+                       "pattern": rf"^{sign}{integer}(\.\d{{1,{places}}})?$"},
                       number],
-            "description": (f"A decimal {bound} {_text(self.minimum)} to "
-                            f"{_text(self.maximum)}, at most {places} decimal places, as a "
-                            f"string (\"0.5\") or a number; returned as a string."),
+            "description": (f"A decimal {bound} {_text(self.minimum)} and at most "
+                            f"{_text(self.maximum)}, with at most {places} decimal places, "
+                            f"as a string (\"0.5\") or a number; returned as a string."),
             **kwargs.pop("metadata", {}),
         }
         super().__init__(metadata=metadata, **kwargs)

@@ -338,3 +338,91 @@ def test_the_jury_pages_render_in_english(client, world, log_in, scored, call_ur
     log_in(world.users["juror"])
     for path in (f"/jury/dossiers/{scored[2].id}", "/jury/", f"/jury/dossiers/{scored[0].id}"):
         assert client.get(path, query_string={"lang": "en"}).status_code == 200
+
+
+# -- scores on the pages: recusals after scoring and disagreement (tests.scoring_panel) --
+
+def _cells(row_html: str) -> list[str]:
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row_html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in cells]
+
+
+# The hand-computed aggregates of tests.scoring_panel, as the French pages write them
+# (at most two decimals, decimal comma): rank, score, n, median, min, max, spread, flag.
+RANKING_ROWS = {
+    "agree": ["1", "14,67", "3", "16", "12", "16", "2,31", "—"],
+    "disagree": ["2", "12", "2", "12", "4", "20", "11,31", "à discuter"],
+    "boundary": ["2", "12", "3", "12", "8", "16", "4", "—"],
+    "recused": ["4", "10", "2", "10", "8", "12", "2,83", "—"],
+    "single": ["—", "— (moins de 2 note·s)", "1", "20", "20", "20", "—", "—"],
+}
+
+
+@pytest.fixture
+def panel(world):
+    from tests import scoring_panel
+
+    return scoring_panel.build(world)
+
+
+def test_the_ranking_counts_no_recused_score_and_flags_only_disagreement(
+        client, world, log_in, panel, call_url):
+    log_in(world.users["instructor"])
+    page = _u(client.get(call_url + "/classement"))
+    table = page.split('id="ranking-caption"')[1].split("</table>")[0]
+    order = [int(i) for i in re.findall(r'<tr id="rang-(\d+)"', table)]
+    assert order == [panel.id(n) for n in RANKING_ROWS]  # best first, ties by reference
+    for name, expected in RANKING_ROWS.items():
+        row = table.split(f'<tr id="rang-{panel.id(name)}"')[1].split("</tr>")[0]
+        cells = _cells(row)
+        assert [cells[0], *cells[2:9]] == expected, name
+    stats = dict((label, value) for value, label in re.findall(
+        r'<span class="stat-value">([^<]*)</span> <span class="stat-label">([^<]*)</span>',
+        page))
+    assert stats["désaccords à discuter"] == "1"
+    assert stats["dossiers notés (au moins 2 note·s)"] == "4"
+
+
+@pytest.mark.parametrize(("name", "score", "n", "spread", "flag"), [
+    ("agree", "14,67 / 20", "3", "16, 12 – 16", "Non"),
+    ("recused", "10 / 20", "2", "10, 8 – 12", "Non"),
+    ("disagree", "12 / 20", "2", "12, 4 – 20", "À discuter (écart type 11,31)"),
+    ("boundary", "12 / 20", "3", "12, 8 – 16", "Non"),
+    ("single", "—", "1 (minimum 2)", "20, 20 – 20", "Non"),
+])
+def test_the_dossier_page_shows_the_counted_aggregate(client, world, log_in, panel, name,
+                                                     score, n, spread, flag):
+    log_in(world.users["instructor"])
+    page = _u(client.get(f"/dossiers/{panel.id(name)}"))
+    summary = page.split('<dl class="score-summary">')[1].split("</dl>")[0]
+    pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", summary, re.S)
+    shown = {dt: " ".join(re.sub(r"<[^>]+>", " ", dd).split()) for dt, dd in pairs}
+    assert shown == {"Note (moyenne)": score, "Évaluations prises en compte": n,
+                     "Médiane, min – max": spread, "Désaccord entre jurés": flag}
+
+
+def test_the_dossier_page_shows_the_recused_juror_without_a_total(client, world, log_in,
+                                                                 panel):
+    log_in(world.users["instructor"])
+    page = _u(client.get(f"/dossiers/{panel.id('recused')}"))
+    table = page.split("Évaluation de chaque juré")[1].split("</table>")[0]
+    rows = {cells[0]: cells[1:] for cells in
+            (_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:])}
+    assert rows == {"Julie Jurée": ["Récusé (conflit d'intérêts)", "—"],
+                    "Jules Juré": ["Transmise", "8"], "Chloé Jurée": ["Transmise", "12"]}
+
+
+def test_the_call_list_shows_the_counted_scores_and_the_flag(client, world, log_in, panel):
+    log_in(world.users["instructor"])
+    page = _u(client.get(f"/instruction/appels/{world.call.id}?tri=score"))
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    rows = {cells[1]: cells[-1] for cells in
+            (_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", body, re.S))}
+    reference = {name: app.reference for name, app in panel.apps.items()}
+    assert rows == {
+        reference["agree"]: "14,67 3 notes",
+        reference["recused"]: "10 2 notes",
+        reference["disagree"]: "12 2 notes désaccord",
+        reference["boundary"]: "12 3 notes",
+        reference["single"]: "— 1 note",
+    }

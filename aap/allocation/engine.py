@@ -1,0 +1,377 @@
+"""The allocation engine (SPEC 5): pure, with no Flask and no database.
+
+Greedy by rank, never a knapsack: maximising the sum of scores under the budget funds
+cheap weak projects. The steps:
+
+1. Applications with no score (fewer reviews than required) or a score under the minimum
+   total are rejected.
+2. The others are ranked by score. Ties, and the optional grey zone of scores within a
+   margin of the funding line, are ordered by SHA-256(seed ‖ reference): a draw anyone
+   can replay (the modified lottery of the SNSF and the British Academy).
+3. In rank order each application gets its request, within the caps (per application in
+   euros and in share of the project's cost, per organisation over the call), if both its
+   envelope and the call have room. At the first that does not fit, the call's overflow
+   rule decides: ``partial`` funds it with what is left when that is at least
+   ``partial_min_share`` of its amount (else it is waitlisted and the run goes on),
+   ``skip`` goes on to the next, ``stop`` funds nothing after it.
+4. With ``pool_leftovers``, what the envelopes leave forms a common pool that funds the
+   best remaining applications in a second pass, in global rank order.
+
+The inputs are canonicalised and hashed: the same inputs give the same digest and
+byte-identical rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from aap.money import format_eur as _format_eur
+
+OVERFLOW_RULES = ("partial", "skip", "stop")
+OUTCOMES = ("funded", "partial", "waitlisted", "rejected")
+SCORE_PLACES = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reviewed application as the engine sees it."""
+
+    application_id: int
+    reference: str
+    score: Decimal | None
+    requested_cents: int
+    organisation_id: int
+    project_cost_cents: int = 0
+    envelope: str | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    key: str
+    label: str
+    budget_cents: int
+
+
+@dataclass(frozen=True)
+class Parameters:
+    budget_cents: int
+    seed: str
+    scale: int = 20
+    envelopes: tuple[Envelope, ...] = ()
+    pool_leftovers: bool = False
+    min_total: Decimal = Decimal(0)
+    overflow: str = "partial"
+    partial_min_share: Decimal = Decimal("0.5")
+    cap_per_application_cents: int | None = None
+    cap_share_of_cost: Decimal | None = None
+    cap_per_organisation_cents: int | None = None
+    grey_zone: Decimal = Decimal(0)
+    aggregation: str = "mean"
+
+
+@dataclass(frozen=True)
+class Row:
+    application_id: int
+    reference: str
+    rank: int | None
+    score: Decimal | None
+    requested_cents: int
+    proposed_cents: int
+    outcome: str
+    reason: str
+    envelope: str | None = None
+    pooled_cents: int = 0
+    drawn: bool = False  # its place was decided by the draw (tie or grey zone)
+
+
+@dataclass(frozen=True)
+class Result:
+    rows: tuple[Row, ...]
+    digest: str
+
+    @property
+    def total_proposed_cents(self) -> int:
+        return sum(r.proposed_cents for r in self.rows)
+
+
+# -- canonical inputs ---------------------------------------------------------------
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else format(Decimal(value).normalize(), "f")
+
+
+def canonical_inputs(candidates: Iterable[Candidate], params: Parameters) -> bytes:
+    """The inputs as canonical JSON: sorted keys and rows, decimals as plain strings."""
+    document = {
+        "parameters": {
+            "budget_cents": params.budget_cents, "seed": params.seed, "scale": params.scale,
+            "envelopes": [[e.key, e.label, e.budget_cents]
+                          for e in sorted(params.envelopes, key=lambda e: e.key)],
+            "pool_leftovers": params.pool_leftovers, "min_total": _dec(params.min_total),
+            "overflow": params.overflow, "partial_min_share": _dec(params.partial_min_share),
+            "cap_per_application_cents": params.cap_per_application_cents,
+            "cap_share_of_cost": _dec(params.cap_share_of_cost),
+            "cap_per_organisation_cents": params.cap_per_organisation_cents,
+            "grey_zone": _dec(params.grey_zone), "aggregation": params.aggregation,
+        },
+        "applications": [
+            [c.application_id, c.reference, _dec(c.score), c.requested_cents,
+             c.organisation_id, c.project_cost_cents, c.envelope]
+            for c in sorted(candidates, key=lambda c: c.application_id)
+        ],
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def digest(candidates: Iterable[Candidate], params: Parameters) -> str:
+    return hashlib.sha256(canonical_inputs(candidates, params)).hexdigest()
+
+
+def draw_key(seed: str, reference: str) -> str:
+    """The replayable draw: SHA-256 of the seed followed by the reference."""
+    return hashlib.sha256(f"{seed}{reference}".encode()).hexdigest()
+
+
+def rows_bytes(rows: Sequence[Row]) -> bytes:
+    """The rows as canonical JSON, to compare two runs byte for byte."""
+    return json.dumps([[r.application_id, r.rank, _dec(r.score), r.requested_cents,
+                        r.proposed_cents, r.outcome, r.reason, r.pooled_cents]
+                       for r in rows], separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# -- the run -----------------------------------------------------------------------
+
+def allocate(candidates: Sequence[Candidate], params: Parameters) -> Result:
+    """Rank and fund ``candidates`` under ``params``; see the module doc."""
+    _check(params)
+    fundable, rejected = _split(candidates, params)
+    ordered, drawn = _order(fundable, params)
+    if params.grey_zone > 0 and ordered:
+        ordered, drawn = _grey_zone_order(ordered, drawn, params)
+    funded = _Greedy(params).run(ordered, drawn)
+    rows = tuple(funded + [_rejected_row(c, params) for c in rejected])
+    return Result(rows=rows, digest=digest(candidates, params))
+
+
+def _check(params: Parameters) -> None:
+    if params.overflow not in OVERFLOW_RULES:
+        raise ValueError(f"unknown overflow rule {params.overflow!r}")
+    if params.budget_cents < 0 or any(e.budget_cents < 0 for e in params.envelopes):
+        raise ValueError("budgets cannot be negative")
+
+
+def _split(candidates: Sequence[Candidate], params: Parameters
+           ) -> tuple[list[Candidate], list[Candidate]]:
+    fundable, rejected = [], []
+    for c in candidates:
+        ok = c.score is not None and c.score >= params.min_total
+        (fundable if ok else rejected).append(c)
+    rejected.sort(key=lambda c: (c.score is None, -(c.score or 0), c.reference))
+    return fundable, rejected
+
+
+def _order(fundable: list[Candidate], params: Parameters
+           ) -> tuple[list[Candidate], set[int]]:
+    """By score, best first; equal scores by the draw. Returns who was drawn."""
+    ordered = sorted(fundable, key=lambda c: (-c.score, draw_key(params.seed, c.reference)))
+    counts: dict[Decimal, int] = {}
+    for c in ordered:
+        counts[c.score] = counts.get(c.score, 0) + 1
+    return ordered, {c.application_id for c in ordered if counts[c.score] > 1}
+
+
+def _grey_zone_order(ordered: list[Candidate], drawn: set[int], params: Parameters
+                     ) -> tuple[list[Candidate], set[int]]:
+    """Reorder by the draw the block of scores within ``grey_zone`` of the funding line
+    (the score of the last application a run without grey zone funds)."""
+    first = _Greedy(params).run(ordered, drawn)
+    funded_scores = [r.score for r in first if r.proposed_cents > 0]
+    if not funded_scores:
+        return ordered, drawn
+    line = funded_scores[-1]
+    low, high = line - params.grey_zone, line + params.grey_zone
+    inside = [i for i, c in enumerate(ordered) if low <= c.score <= high]
+    block = sorted((ordered[i] for i in inside), key=lambda c: draw_key(params.seed,
+                                                                        c.reference))
+    reordered = list(ordered)
+    for i, c in zip(inside, block, strict=True):
+        reordered[i] = c
+    return reordered, drawn | {c.application_id for c in block}
+
+
+@dataclass
+class _Greedy:
+    params: Parameters
+    left_call: int = 0
+    left_envelope: dict[str, int] = field(default_factory=dict)
+    given_organisation: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.left_call = self.params.budget_cents
+        self.left_envelope = {e.key: e.budget_cents for e in self.params.envelopes}
+        self.labels = {e.key: e.label for e in self.params.envelopes}
+
+    def run(self, ordered: list[Candidate], drawn: set[int]) -> list[Row]:
+        rows: list[Row] = []
+        stopped_at: int | None = None
+        for rank, c in enumerate(ordered, start=1):
+            if stopped_at is not None:
+                rows.append(self._waitlisted(c, rank, drawn, self._after_stop(stopped_at)))
+                continue
+            row = self._fund(c, rank, drawn)
+            if row.proposed_cents == 0 and self.params.overflow == "stop":
+                stopped_at = rank
+            rows.append(row)
+        if self.params.pool_leftovers and self.params.envelopes:
+            rows = self._pool_pass(rows, ordered, drawn, stopped_at)
+        return rows
+
+    # one application --------------------------------------------------------------
+    def _wanted(self, c: Candidate) -> tuple[int, str | None]:
+        """The amount within the caps, and the cap that bound it (if any)."""
+        p, amount, why = self.params, c.requested_cents, None
+        if p.cap_per_application_cents is not None and amount > p.cap_per_application_cents:
+            amount, why = p.cap_per_application_cents, (
+                f"plafond de {format_eur(p.cap_per_application_cents)} par dossier")
+        if p.cap_share_of_cost is not None:
+            share_cap = int((Decimal(c.project_cost_cents) * p.cap_share_of_cost)
+                            .to_integral_value(ROUND_FLOOR))
+            if amount > share_cap:
+                amount, why = share_cap, (
+                    f"plafond de {_percent(p.cap_share_of_cost)} du coût du projet")
+        if p.cap_per_organisation_cents is not None:
+            left = p.cap_per_organisation_cents - self.given_organisation.get(
+                c.organisation_id, 0)
+            if amount > left:
+                amount, why = max(left, 0), (
+                    f"plafond de {format_eur(p.cap_per_organisation_cents)} par organisation")
+        return amount, why
+
+    def _room(self, c: Candidate) -> tuple[int, str]:
+        """What both the call and the application's envelope have left, and where from."""
+        if c.envelope in self.left_envelope:
+            left = self.left_envelope[c.envelope]
+            if left < self.left_call:
+                return left, f"l'enveloppe {self.labels[c.envelope]}"
+        return self.left_call, "l'appel"
+
+    def _fund(self, c: Candidate, rank: int, drawn: set[int]) -> Row:
+        wanted, cap = self._wanted(c)
+        if wanted <= 0:
+            return self._waitlisted(c, rank, drawn, cap or "montant nul")
+        room, source = self._room(c)
+        if wanted <= room:
+            return self._give(c, rank, drawn, wanted, cap, None)
+        share = self.params.partial_min_share
+        if self.params.overflow == "partial" and room > 0 and room >= share * wanted:
+            return self._give(c, rank, drawn, room, cap, f"reliquat de {source}")
+        return self._waitlisted(c, rank, drawn, _no_room(source, room, self.params, wanted))
+
+    def _give(self, c: Candidate, rank: int, drawn: set[int], amount: int, cap: str | None,
+              remainder: str | None, pooled: bool = False) -> Row:
+        self.left_call -= amount
+        if c.envelope in self.left_envelope and not pooled:
+            self.left_envelope[c.envelope] -= amount
+        self.given_organisation[c.organisation_id] = \
+            self.given_organisation.get(c.organisation_id, 0) + amount
+        outcome = "funded" if amount == c.requested_cents else "partial"
+        why = [w for w in (cap, remainder) if w]
+        if pooled:
+            why.append("financé sur le reliquat commun des enveloppes")
+        return Row(c.application_id, c.reference, rank, c.score, c.requested_cents, amount,
+                   outcome, _reason(c, rank, self.params, amount, why or ["financé"], drawn),
+                   c.envelope, amount if pooled else 0, c.application_id in drawn)
+
+    def _waitlisted(self, c: Candidate, rank: int, drawn: set[int], why: str) -> Row:
+        return Row(c.application_id, c.reference, rank, c.score, c.requested_cents, 0,
+                   "waitlisted", _reason(c, rank, self.params, 0, [why], drawn), c.envelope,
+                   0, c.application_id in drawn)
+
+    @staticmethod
+    def _after_stop(stopped_at: int) -> str:
+        return f"règle « arrêt » : rien n'est financé après le rang {stopped_at}"
+
+    # the common pool ----------------------------------------------------------------
+    def _pool_pass(self, rows: list[Row], ordered: list[Candidate], drawn: set[int],
+                   stopped_at: int | None) -> list[Row]:
+        pool = min(sum(max(v, 0) for v in self.left_envelope.values()), self.left_call)
+        by_id = {c.application_id: c for c in ordered}
+        out = []
+        for row in rows:
+            c = by_id[row.application_id]
+            eligible = (row.outcome == "waitlisted" and pool > 0
+                        and (stopped_at is None or row.rank <= stopped_at)
+                        and c.envelope in self.left_envelope)
+            if not eligible:
+                out.append(row)
+                continue
+            wanted, cap = self._wanted(c)
+            amount = min(wanted, pool)
+            enough = amount == wanted or (self.params.overflow == "partial"
+                                          and amount >= self.params.partial_min_share * wanted)
+            if amount <= 0 or not enough:
+                out.append(row)
+                continue
+            pool -= amount
+            given = self._give(c, row.rank, drawn, amount, cap,
+                               None if amount == wanted else "reliquat du fonds commun",
+                               pooled=True)
+            out.append(given)
+        return out
+
+
+def _rejected_row(c: Candidate, params: Parameters) -> Row:
+    if c.score is None:
+        why = "pas de note : évaluations en nombre insuffisant"
+        head = f"non classé, {format_eur(c.requested_cents)} demandés"
+    else:
+        why = f"note sous le minimum de {_score(params.min_total)}/{params.scale}"
+        head = (f"non classé, {_score(c.score)}/{params.scale}, "
+                f"{format_eur(c.requested_cents)} demandés")
+    return Row(c.application_id, c.reference, None, c.score, c.requested_cents, 0,
+               "rejected", f"{head} : {why}", c.envelope)
+
+
+def _no_room(source: str, room: int, params: Parameters, wanted: int) -> str:
+    if room <= 0:
+        return f"budget de {source} épuisé"
+    if params.overflow == "partial":
+        return (f"reste {format_eur(room)} sur {source}, moins de "
+                f"{_percent(params.partial_min_share)} du montant")
+    return f"reste {format_eur(room)} sur {source}, insuffisant"
+
+
+def _reason(c: Candidate, rank: int, params: Parameters, amount: int, why: list[str],
+            drawn: set[int]) -> str:
+    """« rang 12, 14,2/20, 5 000 € sur 6 000 € demandés : reliquat de l'enveloppe X »."""
+    head = (f"rang {rank}, {_score(c.score)}/{params.scale}, "
+            f"{format_eur(amount)} sur {format_eur(c.requested_cents)} demandés")
+    if c.application_id in drawn:
+        why = [*why, "place départagée par tirage"]
+    return f"{head} : {' ; '.join(why)}"
+
+
+def format_eur(cents: int) -> str:
+    """Euros as a reason shows them: « 5 000 € », cents only when there are some."""
+    text = _format_eur(cents)
+    return text.replace(",00\xa0€", "\xa0€").replace(",00 €", " €")
+
+
+def _score(value: Decimal) -> str:
+    text = format(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP), "f")
+    return text.replace(".", ",")
+
+
+def _percent(share: Decimal) -> str:
+    value = (Decimal(share) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize()
+    return f"{format(value, 'f').replace('.', ',')} %"
+
+
+def with_overrides(params: Parameters, **changes) -> Parameters:
+    """The same parameters with some changed (a what-if run)."""
+    return replace(params, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,185 @@
+"""Hand-computed allocations, one per rule and one per cap (SPEC 5). The expected rows are
+written out by hand; amounts in euros for reading, converted to cents."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal as D
+
+import pytest
+
+from aap.allocation import Candidate, Envelope, Parameters, allocate
+
+E = 100  # cents per euro
+
+
+def cands(*rows) -> list[Candidate]:
+    """rows: (score, requested €, envelope, organisation, project cost €)."""
+    out = []
+    for i, row in enumerate(rows, start=1):
+        score, euros, envelope, org, cost = (*row, None, None, None)[:5]
+        out.append(Candidate(i, f"AAP-2026-{i:04d}", None if score is None else D(str(score)),
+                             euros * E, org or i, (cost or euros * 2) * E, envelope))
+    return out
+
+
+def table(result) -> list[tuple]:
+    """(application id, outcome, proposed €) by rank, then the unranked."""
+    return [(r.application_id, r.outcome, r.proposed_cents // E) for r in result.rows]
+
+
+def test_partial_gives_the_remainder_when_it_is_enough():
+    result = allocate(cands((18, 4000), (16, 3000), (15, 5000), (12, 2000), (9, 1000)),
+                      Parameters(budget_cents=10_000 * E, seed="s", min_total=D(10)))
+    # 4000 + 3000 leave 3000: 3000 >= 50 % of 5000, so #3 gets 3000; nothing is left
+    assert table(result) == [(1, "funded", 4000), (2, "funded", 3000), (3, "partial", 3000),
+                             (4, "waitlisted", 0), (5, "rejected", 0)]
+    assert [r.rank for r in result.rows] == [1, 2, 3, 4, None]
+    assert result.total_proposed_cents == 10_000 * E
+
+
+def test_partial_below_the_minimum_share_waitlists_and_goes_on():
+    result = allocate(cands((18, 4000), (16, 5000), (15, 3000)),
+                      Parameters(budget_cents=8_000 * E, seed="s",
+                                 partial_min_share=D("0.9")))
+    # 4000 left < 90 % of 5000: waitlisted; the next (3000) fits
+    assert table(result) == [(1, "funded", 4000), (2, "waitlisted", 0), (3, "funded", 3000)]
+
+
+def test_skip_goes_on_to_the_next_that_fits():
+    result = allocate(cands((18, 4000), (16, 5000), (15, 3000), (14, 2000)),
+                      Parameters(budget_cents=8_000 * E, seed="s", overflow="skip"))
+    assert table(result) == [(1, "funded", 4000), (2, "waitlisted", 0), (3, "funded", 3000),
+                             (4, "waitlisted", 0)]
+
+
+def test_stop_funds_nothing_after_the_first_that_does_not_fit():
+    result = allocate(cands((18, 4000), (16, 5000), (15, 3000), (14, 2000)),
+                      Parameters(budget_cents=8_000 * E, seed="s", overflow="stop"))
+    assert table(result) == [(1, "funded", 4000), (2, "waitlisted", 0), (3, "waitlisted", 0),
+                             (4, "waitlisted", 0)]
+    assert "rien n'est financé après le rang 2" in result.rows[2].reason
+
+
+ENVELOPES = (Envelope("A", "Pays d'Aix", 5_000 * E), Envelope("B", "Istres-Ouest", 5_000 * E))
+ENVELOPE_CANDIDATES = ((18, 4000, "A"), (17, 3000, "A"), (16, 2000, "B"), (15, 4000, "B"))
+
+
+def test_each_envelope_funds_its_own_applications():
+    result = allocate(cands(*ENVELOPE_CANDIDATES),
+                      Parameters(budget_cents=10_000 * E, seed="s", overflow="skip",
+                                 envelopes=ENVELOPES))
+    # A: 4000 then 1000 left < 3000; B: 2000 then 3000 left < 4000
+    assert table(result) == [(1, "funded", 4000), (2, "waitlisted", 0), (3, "funded", 2000),
+                             (4, "waitlisted", 0)]
+    assert "l'enveloppe Pays d'Aix" in result.rows[1].reason
+
+
+def test_leftovers_pool_funds_the_best_remaining_in_rank_order():
+    result = allocate(cands(*ENVELOPE_CANDIDATES),
+                      Parameters(budget_cents=10_000 * E, seed="s", overflow="skip",
+                                 envelopes=ENVELOPES, pool_leftovers=True))
+    # pool = 1000 (A) + 3000 (B) = 4000: #2 (3000, rank 2) first, then 1000 < 4000 for #4
+    assert table(result) == [(1, "funded", 4000), (2, "funded", 3000), (3, "funded", 2000),
+                             (4, "waitlisted", 0)]
+    assert result.rows[1].pooled_cents == 3000 * E
+    assert "reliquat commun" in result.rows[1].reason
+
+
+def test_the_call_budget_binds_even_when_the_envelope_has_room():
+    result = allocate(cands((18, 4000, "A"), (17, 3000, "B")),
+                      Parameters(budget_cents=5_000 * E, seed="s", overflow="skip",
+                                 envelopes=ENVELOPES))
+    assert table(result) == [(1, "funded", 4000), (2, "waitlisted", 0)]
+
+
+def test_cap_per_application_in_euros():
+    result = allocate(cands((18, 4000), (16, 2000)),
+                      Parameters(budget_cents=10_000 * E, seed="s",
+                                 cap_per_application_cents=2_500 * E))
+    assert table(result) == [(1, "partial", 2500), (2, "funded", 2000)]
+    assert "plafond de 2\u202f500\xa0€ par dossier" in result.rows[0].reason
+
+
+def test_cap_in_share_of_the_project_cost():
+    # 80 % of 5 500 € = 4 400 €
+    result = allocate(cands((18, 5000, None, 1, 5500)),
+                      Parameters(budget_cents=10_000 * E, seed="s",
+                                 cap_share_of_cost=D("0.8")))
+    assert table(result) == [(1, "partial", 4400)]
+    assert "80 % du coût du projet" in result.rows[0].reason
+
+
+def test_cap_per_organisation_over_the_call():
+    result = allocate(cands((18, 4000, None, 7), (17, 3000, None, 7), (16, 3000, None, 8)),
+                      Parameters(budget_cents=20_000 * E, seed="s",
+                                 cap_per_organisation_cents=5_000 * E))
+    assert table(result) == [(1, "funded", 4000), (2, "partial", 1000), (3, "funded", 3000)]
+
+
+def test_no_score_or_a_score_under_the_minimum_is_rejected():
+    result = allocate(cands((None, 1000), (9.999, 1000), (10, 1000)),
+                      Parameters(budget_cents=10_000 * E, seed="s", min_total=D(10)))
+    # the scored one first (closest to the line), then the unscored
+    assert table(result) == [(3, "funded", 1000), (2, "rejected", 0), (1, "rejected", 0)]
+    assert "sous le minimum de 10,0/20" in result.rows[1].reason
+    assert "évaluations en nombre insuffisant" in result.rows[2].reason
+
+
+def _draw(seed: str, reference: str) -> str:
+    return hashlib.sha256((seed + reference).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("seed", ["2026-10-12", "loto 4 12 19 33 41", "0"])
+def test_ties_are_ordered_by_sha256_of_seed_and_reference(seed):
+    candidates = cands((15, 3000), (15, 3000), (15, 3000), (14, 3000))
+    result = allocate(candidates, Parameters(budget_cents=6_000 * E, seed=seed,
+                                             overflow="skip"))
+    expected = sorted(candidates[:3], key=lambda c: _draw(seed, c.reference))
+    ranked = [r.application_id for r in result.rows]
+    assert ranked == [c.application_id for c in expected] + [4]
+    assert [r.proposed_cents // E for r in result.rows] == [3000, 3000, 0, 0]
+    assert all(r.drawn for r in result.rows[:3]) and not result.rows[3].drawn
+    assert "départagée par tirage" in result.rows[0].reason
+
+
+def test_grey_zone_draws_the_scores_near_the_funding_line():
+    candidates = cands((15.0, 3000), (14.9, 3000), (14.8, 3000), (12, 3000))
+    seed = "grey"
+    # without grey zone: #1 and #2 funded, the line is at 14.9
+    plain = allocate(candidates, Parameters(budget_cents=6_000 * E, seed=seed))
+    assert [r.application_id for r in plain.rows if r.proposed_cents] == [1, 2]
+    # zone [14.7, 15.1]: #1, #2, #3 drawn; #4 (12) stays last
+    result = allocate(candidates, Parameters(budget_cents=6_000 * E, seed=seed,
+                                             grey_zone=D("0.2")))
+    drawn = sorted(candidates[:3], key=lambda c: _draw(seed, c.reference))
+    assert [r.application_id for r in result.rows] == [c.application_id for c in drawn] + [4]
+    assert [r.proposed_cents for r in result.rows] == [3000 * E, 3000 * E, 0, 0]
+
+
+def test_the_reason_reads_as_the_specification_example():
+    result = allocate([Candidate(12, "AAP-2026-0012", D("14.2"), 6_000 * E, 1, 20_000 * E,
+                                 "aix")],
+                      Parameters(budget_cents=100_000 * E, seed="s",
+                                 envelopes=(Envelope("aix", "Pays d'Aix", 5_000 * E),)))
+    assert result.rows[0].reason == (
+        "rang 1, 14,2/20, 5\u202f000\xa0€ sur 6\u202f000\xa0€ demandés : "
+        "reliquat de l'enveloppe Pays d'Aix")
+
+
+def test_a_zero_budget_funds_nobody():
+    result = allocate(cands((18, 1000)), Parameters(budget_cents=0, seed="s"))
+    assert table(result) == [(1, "waitlisted", 0)]
+
+
+def test_an_unknown_overflow_rule_is_refused():
+    with pytest.raises(ValueError, match="overflow"):
+        allocate(cands((18, 1000)), Parameters(budget_cents=0, seed="s", overflow="knapsack"))
+
+
+def test_the_pool_never_exceeds_what_the_call_has_left():
+    # A: 4000, B: 2000 leave the call 0 while the envelopes still hold 1000 + 3000
+    result = allocate(cands((18, 4000, "A"), (17, 2000, "B"), (16, 3000, "A")),
+                      Parameters(budget_cents=6_000 * E, seed="s", overflow="skip",
+                                 envelopes=ENVELOPES, pool_leftovers=True))
+    assert table(result) == [(1, "funded", 4000), (2, "funded", 2000), (3, "waitlisted", 0)]

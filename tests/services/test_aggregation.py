@@ -112,3 +112,34 @@ def test_relabelling_jurors_or_applications_changes_nothing(scores, seed):
             left = before[app_id].by_method[method]
             right = after[app_map[app_id]].by_method[method]
             assert left == pytest.approx(right, abs=Decimal("0.002")), method
+
+
+@pytest.mark.parametrize(("totals", "threshold", "flagged"), [
+    ([12.0, 12.0, 12.0], 0, False),     # jurors agree: no spread at all
+    ([16.0, 16.0, 12.0], 4, False),     # sd √(16/3) = 2.309
+    ([8.0, 12.0, 16.0], 4, False),      # sd exactly 4: not above 4
+    ([8.0, 12.0, 16.0], 3.99, True),
+    ([20.0, 4.0], 11.3, True),          # sd √128 = 11.314
+    ([20.0, 4.0], 11.32, False),
+    ([20.0], 0, False),                 # one score has no spread
+    ([20.0, 4.0], None, False),         # no threshold, no flag
+])
+def test_disagreement_is_a_spread_above_the_threshold(totals, threshold, flagged):
+    scores = {(1, juror): total for juror, total in enumerate(totals)}
+    assert aggregate(scores, application_ids=[1], threshold=threshold)[1].flagged is flagged
+
+
+@settings(max_examples=200, deadline=None)
+@given(totals=st.lists(st.integers(0, 20), min_size=1, max_size=6),
+       threshold=st.integers(0, 12))
+def test_disagreement_flag_against_exact_arithmetic(totals, threshold):
+    """Flagged iff there are two scores or more and the sample variance, computed exactly
+    with fractions, exceeds the threshold squared."""
+    from fractions import Fraction
+
+    scores = {(1, juror): float(total) for juror, total in enumerate(totals)}
+    n = len(totals)
+    mean = Fraction(sum(totals), n)
+    variance = (sum((t - mean) ** 2 for t in totals) / (n - 1)) if n >= 2 else None
+    expected = variance is not None and variance > threshold ** 2
+    assert aggregate(scores, application_ids=[1], threshold=threshold)[1].flagged is expected

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from aap.extensions import db
 from aap.models import Convention, Review
-from aap.models.finance import CONVENTION_THRESHOLD_CENTS, PAYMENT_KINDS
+from aap.models.finance import PAYMENT_KINDS
 from aap.money import format_eur, parse_cents
 from aap.services import budget
 from aap.services.validation import submission_problems
@@ -19,7 +19,6 @@ from aap.vocabulary import BUDGET_LINES
 from workflows.engine import Context, GuardFailed
 
 GUARDS: dict[str, Callable[[Context], None]] = {}
-REPORT_GAP_THRESHOLD = Decimal("0.15")
 
 
 def guard(func: Callable[[Context], None]) -> Callable[[Context], None]:
@@ -273,10 +272,11 @@ def payment_valid(ctx: Context) -> None:
 @guard
 def convention_if_required(ctx: Context) -> None:
     app = ctx.subject
-    if app.granted_cents > CONVENTION_THRESHOLD_CENTS and app.state != "contracted":
+    threshold = app.call.convention_threshold_cents
+    if app.granted_cents > threshold and app.state != "contracted":
         raise GuardFailed(
             f"Une convention signée est obligatoire au-delà de "
-            f"{format_eur(CONVENTION_THRESHOLD_CENTS)} avant tout versement.",
+            f"{format_eur(threshold)} avant tout versement.",
             code="convention_required",
         )
 
@@ -326,10 +326,11 @@ def report_valid(ctx: Context) -> None:
                           code="budget_unbalanced", fields={"realised": ["Non équilibré."]})
     explanation = str(ctx.data.get("gap_explanation") or "").strip()
     gap = report_gap(ctx.subject.total("charges"), sum(realised["charges"].values()))
-    if gap is not None and abs(gap) > REPORT_GAP_THRESHOLD and not explanation:
+    threshold = ctx.subject.call.report_gap_threshold
+    if gap is not None and abs(gap) > threshold and not explanation:
         raise GuardFailed(
             f"L'écart entre le prévisionnel et le réalisé ({gap:+.0%}) dépasse "
-            f"{REPORT_GAP_THRESHOLD:.0%} : expliquez-le.",
+            f"{threshold:.0%} : expliquez-le.",
             code="gap_explanation_required", fields={"gap_explanation": ["Obligatoire."]},
         )
     ctx.values["report"] = {"realised": realised, "narrative": narrative,

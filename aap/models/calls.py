@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +80,20 @@ class Call(db.Model):
     partial_min_share: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.5"))
     disagreement_threshold: Mapped[Decimal] = mapped_column(Numeric(8, 3), default=Decimal(4))
     completion_days: Mapped[int] = mapped_column(default=15)
+    # Allocation (SPEC 5): the common pool of the envelopes' leftovers, the caps and the
+    # grey zone of scores drawn around the funding line.
+    pool_leftovers: Mapped[bool] = mapped_column(default=False, server_default=false())
+    cap_per_application_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cap_share_of_cost: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    cap_per_organisation_cents: Mapped[int | None] = mapped_column(BigInteger)
+    grey_zone: Mapped[Decimal] = mapped_column(Numeric(8, 3), default=Decimal(0),
+                                               server_default="0")
+    # A convention is required above this grant (décret 2001-495: 23 000 €), and a final
+    # report whose spending differs from the budget by more than this share is explained.
+    convention_threshold_cents: Mapped[int] = mapped_column(
+        BigInteger, default=23_000_00, server_default="2300000")
+    report_gap_threshold: Mapped[Decimal] = mapped_column(
+        Numeric(5, 4), default=Decimal("0.15"), server_default="0.15")
     workflow: Mapped[str] = mapped_column(String(40), default="application")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from aap.database import UTCDateTime, utcnow
 from aap.extensions import db
 
-CONVENTION_THRESHOLD_CENTS = 23_000_00  # décret 2001-495: convention above 23 000 €
 PAYMENT_KINDS = ("advance", "instalment", "balance")
 
 
@@ -84,6 +83,7 @@ class Repayment(db.Model):
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     claimed_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date | None] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(60), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -11,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +87,15 @@ class AllocationRun(db.Model):
     committed: Mapped[bool] = mapped_column(default=False)
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total_proposed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # SHA-256 of the canonical inputs (aap.allocation.engine.canonical_inputs): a replay
+    # recomputes it. ``parameters`` holds every input parameter of the run.
+    digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    parameters: Mapped[dict | None] = mapped_column(JSON)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def in_force(self) -> bool:
+        return self.committed and self.superseded_at is None
 
     rows: Mapped[list[AllocationRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="AllocationRow.position"
@@ -111,6 +122,9 @@ class AllocationRow(db.Model):
     proposed_cents: Mapped[int] = mapped_column(BigInteger)
     outcome: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str] = mapped_column(Text)
+    envelope: Mapped[str | None] = mapped_column(String(60))
+    pooled_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    drawn: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     run: Mapped[AllocationRun] = relationship(back_populates="rows")
     application = relationship("Application")

@@ -35,7 +35,7 @@ from forms.application import ApplicationForm, ReportForm, line_field_name
 from forms.organisation import InvitationForm, JoinRequestForm, OrganisationForm
 from workflows.application import BEFORE_DECISION, EDITABLE_STATES
 from workflows.engine import GuardFailed, StateNotAllowed, WorkflowError
-from workflows.guards import REPORT_GAP_THRESHOLD, report_gap
+from workflows.guards import report_gap
 
 bp = Blueprint("applicant", __name__, url_prefix="/porteur")
 
@@ -573,8 +573,9 @@ def _report_rows(app: Application, form: ReportForm) -> dict:
         totals[side] = {"planned": total_p, "realised": total_r,
                         "gap": total_r - total_p, "ratio": report_gap(total_p, total_r)}
     ratio = totals["charges"]["ratio"]
-    return {"rows": rows, "totals": totals, "threshold": REPORT_GAP_THRESHOLD,
-            "needs_explanation": ratio is not None and abs(ratio) > REPORT_GAP_THRESHOLD,
+    threshold = app.call.report_gap_threshold
+    return {"rows": rows, "totals": totals, "threshold": threshold,
+            "needs_explanation": ratio is not None and abs(ratio) > threshold,
             "balanced": totals["charges"]["realised"] == totals["products"]["realised"]}
 
 

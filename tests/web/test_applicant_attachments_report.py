@@ -132,6 +132,7 @@ def test_download_is_refused_to_another_organisation(client, world, log_in):
     upload(client, theirs.id, PDF)
     db.session.rollback()
     att = db.session.scalars(db.select(Attachment)).one()
+    db.session.rollback()  # end the test's read snapshot: logout writes (session version)
     client.post("/deconnexion", data={"csrf_token": csrf_token(client.get("/porteur/").text)})
     log_in(world.users["applicant"])
     assert client.get(f"/porteur/dossiers/{theirs.id}/pieces/{att.id}").status_code == 404

@@ -39,7 +39,6 @@ def listed(world):
     ("?sort=requested&order=asc", ["Ateliers emploi", "Sport pour toutes", "Théâtre logement"]),
     ("?sort=reference", ["Ateliers emploi", "Théâtre logement", "Sport pour toutes"]),
     ("?sort=title&order=desc", ["Théâtre logement", "Sport pour toutes", "Ateliers emploi"]),
-    ("?sort=score", ["Sport pour toutes", "Théâtre logement", "Ateliers emploi"]),
     ("?domain=emploi", ["Ateliers emploi"]),
     ("?ground=sexe", ["Théâtre logement"]),
     ("?territory=Aubagne", ["Sport pour toutes"]),
@@ -57,6 +56,26 @@ def test_filters_sort_and_search(client, world, listed, log_in, query, expected)
     assert response.status_code == 200
     assert rows(response.text) == expected
     assert "Brouillon caché" not in response.text
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    # 20 and (2·2 + 1) / 15 · 20 = 6.67, then the unscored one, either way
+    ("?sort=score", ["Ateliers emploi", "Théâtre logement", "Sport pour toutes"]),
+    ("?sort=score&order=asc", ["Théâtre logement", "Ateliers emploi", "Sport pour toutes"]),
+])
+def test_sort_by_score(client, world, listed, log_in, query, expected):
+    from aap.services import reviews
+
+    for title, (pertinence, faisabilite) in (("Ateliers emploi", (5, 5)),
+                                             ("Théâtre logement", (2, 1))):
+        app = listed[title]
+        for trigger in ("declare_eligible", "open_review"):
+            app = world.fire(app, trigger)
+        reviews.save_review(world.users["juror"], app, {
+            "scores": {"pertinence": pertinence, "faisabilite": faisabilite}, "submit": True})
+    log_in(world.users["instructor"])
+    response = client.get(f"/instruction/appels/{world.call.id}{query}")
+    assert rows(response.text) == expected
 
 
 def test_sorted_column_says_so(client, world, listed, log_in):
@@ -88,13 +107,21 @@ def test_pagination_keeps_filters(client, world, log_in):
     assert rows(second) == ["Projet 25", "Projet 26"]
 
 
-def test_list_costs_the_same_queries_for_3_or_15_rows(client, world, log_in):
-    org = factories.make_organisation([world.users["applicant"]])
+def test_list_costs_the_same_queries_for_3_or_12_rows(client, world, log_in):
+    made = iter(range(1000))
 
     def make(n):
-        for i in range(n):
-            world.bring_to(factories.make_application(world.call, org, title=f"P{i}"),
-                           "submitted")
+        """Per row, an organisation of its own; besides the call's rows, as many in calls
+        (and funds) of their own, for the list of every call."""
+        for _ in range(n):
+            i = next(made)
+            own_call = factories.make_call(factories.make_fund(name=f"Fonds {i}"),
+                                           title=f"Appel {i}")
+            for call in (world.call, own_call):
+                org = factories.make_organisation([world.users["applicant"]],
+                                                  name=f"Asso {i} {call.id}")
+                world.bring_to(factories.make_application(call, org, title=f"P{i}"),
+                               "submitted")
 
     def cost(url):
         db.session.expire_all()
@@ -109,7 +136,9 @@ def test_list_costs_the_same_queries_for_3_or_15_rows(client, world, log_in):
             f"/instruction/appels/{world.call.id}?sort=score&domain=emploi&q=P",
             "/instruction/?state=submitted"]
     small = [cost(url) for url in urls]
-    make(12)
+    make(9)
+    listed = [len(rows(client.get(url).text)) for url in urls]
+    assert listed == [12, 12, 24]  # every row on one page
     assert [cost(url) for url in urls] == small
 
 

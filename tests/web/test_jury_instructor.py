@@ -414,7 +414,7 @@ def test_the_dossier_page_shows_the_recused_juror_without_a_total(client, world,
 
 def test_the_call_list_shows_the_counted_scores_and_the_flag(client, world, log_in, panel):
     log_in(world.users["instructor"])
-    page = _u(client.get(f"/instruction/appels/{world.call.id}?tri=score"))
+    page = _u(client.get(f"/instruction/appels/{world.call.id}?sort=score"))
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     rows = {cells[1]: cells[-1] for cells in
             (_cells(r) for r in re.findall(r"<tr>(.*?)</tr>", body, re.S))}

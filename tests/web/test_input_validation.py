@@ -30,11 +30,13 @@ FORBIDDEN = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067
 # -- an action may not end before it starts -----------------------------------------------
 
 def test_the_form_refuses_an_end_before_the_start_and_keeps_what_was_typed(
-        client, world, log_in):
+        client, world, log_in, monkeypatch):
     app = draft(world)
     log_in(world.users["applicant"])
-    response = post_form(client, app.id, title="Titre tapé", starts_on="2026-09-01",
-                         ends_on="2026-08-31")
+    with monkeypatch.context() as patched:  # the form refuses it before the service
+        patched.setattr("aap.services.applications.update", None)
+        response = post_form(client, app.id, title="Titre tapé", starts_on="2026-09-01",
+                             ends_on="2026-08-31")
     assert response.status_code == 422
     html = page_text(response)
     strict(html)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -412,7 +413,8 @@ def test_full_trip_by_api(api, world, db):
                         (juror2, {"pertinence": 5, "faisabilite": 3})):
         review = ok(api.put(f"/applications/{app_id}/review", as_=who,
                             json={"scores": scores, "comment": "Solide", "submit": True}))
-        assert review["submitted"] is True and review["total"] is not None
+        # (2 × 4 + 5) / 15 × 20 and (2 × 5 + 3) / 15 × 20: both 17.333
+        assert review["submitted"] is True and Decimal(review["total"]) == Decimal("17.333")
     ok(api.fire(app_id, "close_review", instructor))
     ok(api.fire(app_id, "propose", instructor, {"amount_cents": 8_000_00}))
     granted = ok(api.fire(app_id, "grant", instructor, {"amount_cents": 8_000_00,
@@ -452,7 +454,7 @@ def test_full_trip_by_api(api, world, db):
     staff = ok(api.get(f"/applications/{app_id}", as_=instructor))
     assert [a["action"] for a in staff["activity"]].count("review_submitted") == 2
     assert staff["history"] == final["history"]
-    assert final["score"] is not None  # decided: the applicant may see it now
+    assert Decimal(final["score"]) == Decimal("17.333")  # decided: the applicant sees it
     assert final["available_triggers"] == []
     assert db.session.scalar(select(func.count(Notification.id))) > 0
 

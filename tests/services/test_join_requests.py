@@ -14,6 +14,7 @@ from aap.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import Membership, Notification, Organisation, OrganisationJoinRequest
 from aap.services import organisations
+from aap.timeutil import now
 from tests import factories
 
 VALID = {"name": "Association Égalité", "siret": "732 829 320 00074", "rna": "",
@@ -210,9 +211,10 @@ def test_accepting_makes_a_member_and_tells_the_requester_only(world, registered
     newcomer = world.users["foreign_applicant"]
     request = organisations.request_to_join(newcomer, org.id, "Bonjour")
     already = len(mails())
+    before = now()
     decided = organisations.decide_join_request(members[1], org.id, request.id, accept=True)
     assert decided.status == "accepted" and decided.decided_by_id == members[1].id
-    assert decided.decided_at is not None
+    assert before <= decided.decided_at <= now()
     assert policies_member(newcomer, org)
     new = mails()[already:]
     assert [m.recipient_email for m in new] == [newcomer.email]

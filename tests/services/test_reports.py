@@ -26,7 +26,9 @@ def test_ended_actions_without_a_report_are_reminded_once_a_month(world):
     assert [m.application_id for m in mails] == [ended.id]
     assert "30/12/2026" in mails[0].body  # six months after the end of the action
     assert reports.remind_due(today) == 0  # not again within the month
-    assert running.id and reported.id
+    # still the one mail: none for the running action (ends 2027) nor the one reported
+    assert [m.application_id for m in _reminders()] == [ended.id]
+    assert (running.state, reported.state) == ("in_progress", "report_submitted")
 
 
 def test_an_overdue_report_says_so(world):

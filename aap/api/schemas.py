@@ -26,7 +26,6 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from aap.api.validators import email_address
 from aap.models.calls import OVERFLOW_RULES
 from aap.models.finance import PAYMENT_KINDS
 from aap.money import MAX_CENTS
@@ -364,7 +363,7 @@ class TokenOut(Schema):
 
 
 class RegisterIn(StrictSchema):
-    email = fields.String(required=True, validate=[length(max=320), email_address])
+    email = fields.String(required=True, validate=length(max=320))
     password = Text(1000, required=True, load_only=True)
     name = fields.String(required=True, validate=length(1, 200))
 
@@ -526,7 +525,7 @@ class OrganisationIn(StrictSchema):
     postcode = Text(10, required=True)
     city = Text(200, required=True)
     legal_representative = Text(200, required=True)
-    email = fields.String(allow_none=True, validate=[length(max=320), email_address])
+    email = fields.String(allow_none=True, validate=length(max=320))
     phone = Text(40, allow_none=True)
     iban = Text(50, allow_none=True)
     bic = Text(20, allow_none=True)

@@ -52,8 +52,9 @@ def _clean_budget(raw: Any, fields: dict[str, list[str]]) -> dict[str, dict[str,
     return out
 
 
-def clean(call: Call, data: dict) -> dict:
-    """Check the shape of what may be saved in a draft (completeness is checked at submit)."""
+def clean(call: Call, data: dict, app: Application | None = None) -> dict:
+    """Check the shape of what may be saved in a draft (completeness is checked at submit);
+    ``app``'s stored dates stand for those left out of ``data``."""
     fields: dict[str, list[str]] = {}
     out: dict = {}
     for name, limit in TEXT_LIMITS.items():
@@ -91,6 +92,10 @@ def clean(call: Call, data: dict) -> dict:
             out[name] = data[name]
     if "budget" in data:
         out["budget"] = _clean_budget(data["budget"], fields)
+    try:
+        check_period(out, app)
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
     if fields:
         raise ValidationFailed("Le dossier comporte des erreurs.", fields=fields)
     return out
@@ -137,7 +142,6 @@ def create(actor: User, data: dict) -> Application:
         raise ValidationFailed("Cet appel est clos : plus aucun dossier ne peut être déposé.",
                                code="call_closed")
     values = clean(call, {k: v for k, v in data.items() if k in EDITABLE_FIELDS})
-    check_period(values)
     app = Application(call=call, organisation=organisation, created_by_id=actor.id)
     db.session.add(app)
     _apply(app, values)
@@ -158,7 +162,7 @@ def update(actor: User, application_id: int, data: dict) -> Application:
     app = get_visible(actor, application_id)
     if not policies.acts_as(actor, app, Role.APPLICANT):
         raise Forbidden("Seuls les membres de l'organisation modifient le dossier.")
-    values = clean(app.call, {k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+    values = clean(app.call, {k: v for k, v in data.items() if k in EDITABLE_FIELDS}, app)
     with write_transaction():
         app = db.session.execute(
             lock(select(Application).where(Application.id == application_id), Application)
@@ -166,7 +170,7 @@ def update(actor: User, application_id: int, data: dict) -> Application:
         ).scalar_one()
         if app.state not in EDITABLE_STATES:
             raise Conflict("Le dossier n'est plus modifiable dans son état actuel.")
-        check_period(values, app)
+        check_period(values, app)  # against the dates as locked
         changed = _apply(app, values)
         if changed:
             audit.record_action(app, actor, "edit", data={"fields": changed})

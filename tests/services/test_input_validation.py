@@ -37,6 +37,15 @@ def test_create_refuses_an_end_before_the_start(world):
     assert one_day.starts_on == one_day.ends_on == date(2026, 9, 1)
 
 
+def test_the_reversed_dates_are_reported_with_the_other_problems(world):
+    app = factories.make_application(world.call, world.org, starts_on=date(2026, 9, 1))
+    with pytest.raises(ValidationFailed) as caught:
+        applications.update(world.users["applicant"], app.id,
+                            {"ends_on": date(2026, 8, 1), "title": "x" * 301})
+    assert set(caught.value.fields) == {"title", "ends_on"}
+    assert caught.value.fields["ends_on"] == REVERSED["ends_on"]
+
+
 @pytest.mark.parametrize(("change", "refused"), [
     ({"ends_on": date(2026, 8, 31)}, True),  # before the stored start
     ({"starts_on": date(2027, 1, 1)}, True),  # after the stored end

@@ -5,6 +5,7 @@ that write nothing, payments, and a full trip from registration to closing by AP
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -456,7 +457,16 @@ def test_full_trip_by_api(api, world, db):
     assert staff["history"] == final["history"]
     assert Decimal(final["score"]) == Decimal("17.333")  # decided: the applicant sees it
     assert final["available_triggers"] == []
-    assert db.session.scalar(select(func.count(Notification.id))) > 0
+    # the applicant hears of each step that concerns it; staff of what they act on
+    # (the per-trigger detail is in tests/workflows/test_notifications.py)
+    mails = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    to_applicant = [m.subject.split(" — ")[0] for m in mails if m.recipient_email == applicant]
+    assert to_applicant == [
+        "Accusé de réception", f"Votre dossier AAP-{year}-0001 est recevable",
+        "Subvention accordée", "Convention signée", "Versement", "Compte rendu reçu",
+        "Compte rendu approuvé", "Dossier clos"]
+    assert Counter(m.recipient_email for m in mails if m.recipient_email != applicant) == {
+        instructor.email: 2, finance.email: 3, juror.email: 1, juror2.email: 1}
 
 
 def test_a_report_sent_back_for_changes_can_be_submitted_again(api, world):

@@ -15,15 +15,22 @@ def test_euros_typed_the_french_way(typed, cents):
     assert euros_to_cents(typed) == cents
 
 
-@pytest.mark.parametrize("typed", ["", "abc", "12,345", "1.2.3", "Infinity", "NaN", "--5"])
-def test_what_is_not_an_amount(typed):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("", "not an amount"), ("abc", "not an amount"), ("1.2.3", "not an amount"),
+    ("Infinity", "not an amount"), ("NaN", "not an amount"), ("--5", "not an amount"),
+    ("12,345", "more than two decimals"),  # not read as 12 345 €, nor rounded
+])
+def test_what_is_not_an_amount(typed, reason):
+    with pytest.raises(ValueError, match=reason):
         euros_to_cents(typed)
 
 
-@pytest.mark.parametrize("value", [1.5, "100", True, -1, MAX_CENTS + 1, None])
-def test_api_amounts_are_non_negative_integers(value):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("value", "reason"), [
+    (1.5, "nombre entier"), ("100", "nombre entier"), (True, "nombre entier"),
+    (None, "nombre entier"), (-1, "négatif"), (MAX_CENTS + 1, "invraisemblable"),
+])
+def test_api_amounts_are_non_negative_integers(value, reason):
+    with pytest.raises(ValueError, match=reason):
         parse_cents(value)
 
 

@@ -171,7 +171,7 @@ def test_the_eleventh_failed_login_of_an_account_is_429(throttled_api, world):
     assert_error(response, 429, "too_many_requests")
     retry_after = response.headers.get("Retry-After")
     assert retry_after and retry_after.isdigit() and 0 < int(retry_after) <= 15 * 60
-    assert error["message"]
+    assert error["message"] == "Trop de tentatives : réessayez plus tard."
     # other accounts are not locked out
     assert throttled_api.login(world.users["instructor"].email).status_code == 200
     # nor counted under another spelling of the same address

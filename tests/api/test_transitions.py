@@ -103,7 +103,8 @@ def test_a_guard_failure_names_the_field(api, world):
     app = world.bring_to(world.application(), "submitted")
     error = assert_error(api.fire(app.id, "request_completion", world.users["instructor"]),
                          422, "comment_required", ["comment"])
-    assert error["message"]
+    assert error["message"] == "Un message (motivation) est obligatoire."
+    assert error["fields"] == {"comment": ["Un message est obligatoire."]}
 
 
 def test_accepted_trigger_answers_with_the_application(api, world):
@@ -288,7 +289,12 @@ def test_overpayment_is_refused(api, world, db, state, paid_first, amount):
     app = world.bring_to(world.application(), state)
     before = snapshot(api, world, db, app.id)
     error = assert_error(pay(api, world, app.id, amount), 422, "overpayment", ["amount_cents"])
-    assert error["message"]
+    # 5 000 € granted; the advance of the world's trip paid all of it from in_progress on
+    left = "5 000,00 €" if state in ("granted", "contracted") else "0,00 €"
+    asked = {5_000_01: "5 000,01 €", 10_000_00: "10 000,00 €", 1: "0,01 €"}[amount]
+    assert " ".join(error["message"].replace("\u202f", " ").replace("\xa0", " ").split()) == (
+        f"Versement refusé : {asked} dépasse le reste à payer ({left} sur 5 000,00 € "
+        "accordés).")
     assert snapshot(api, world, db, app.id) == before
 
 

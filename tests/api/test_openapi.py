@@ -33,10 +33,20 @@ SPEC_OPERATIONS = [
     ("get", "/api/v1/calls/{call_id}/exports/jury.xlsx"),
     ("get", "/api/v1/vocabularies"),
 ]
-# SPEC 7.1 operations not implemented when this list was written: they fail until they are
+# SPEC 7.1 operations not implemented when this list was written. Their test is a strict
+# xfail: it fails (XPASS) as soon as the operation is documented, so that the marker is
+# removed (and the operation moved to SPEC_OPERATIONS) when the endpoint lands.
 NOT_YET = [
+    ("post", "/api/v1/authorities"),
+    ("get", "/api/v1/authorities"),
+    ("put", "/api/v1/authorities/{authority_id}/members/{user_id}"),
+    ("get", "/api/v1/authorities/{authority_id}/budget"),
     ("post", "/api/v1/calls/{call_id}/allocations"),
+    ("get", "/api/v1/calls/{call_id}/allocations"),
+    ("get", "/api/v1/allocations/{allocation_id}"),
+    ("post", "/api/v1/applications/{application_id}/repayments"),
     ("get", "/api/v1/calls/{call_id}/exports/balance.xlsx"),
+    ("get", "/api/v1/exports/balance.xlsx"),
     ("get", "/api/v1/calls/{call_id}/exports/scdl.csv"),
 ]
 PUBLIC = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/register"),
@@ -72,13 +82,19 @@ def test_it_is_an_openapi_3_document(spec):
     assert spec["paths"]
 
 
+def _shape(path: str) -> str:
+    """The path with its parameters unnamed: ``{call_id}`` and ``{id}`` are the same."""
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
 @pytest.mark.parametrize("method, path", [
     *SPEC_OPERATIONS,
-    *[pytest.param(m, p, marks=pytest.mark.xfail(reason="not implemented yet", strict=False))
+    *[pytest.param(m, p, marks=pytest.mark.xfail(reason="not implemented yet", strict=True))
       for m, p in NOT_YET],
 ])
 def test_spec_operations_are_documented(spec, method, path):
-    assert method in spec["paths"].get(path, {}), sorted(spec["paths"])
+    documented = {(m, _shape(p)) for m, p, _ in _operations(spec)}
+    assert (method, _shape(path)) in documented, sorted(spec["paths"])
 
 
 def test_bearer_security_scheme(spec):

@@ -97,7 +97,7 @@ scores_strategy = st.dictionaries(
     st.integers(0, 20).map(float), min_size=2, max_size=30)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(scores=scores_strategy, seed=st.randoms(use_true_random=False))
 def test_relabelling_jurors_or_applications_changes_nothing(scores, seed):
     apps = sorted({a for a, _ in scores})
@@ -129,7 +129,7 @@ def test_disagreement_is_a_spread_above_the_threshold(totals, threshold, flagged
     assert aggregate(scores, application_ids=[1], threshold=threshold)[1].flagged is flagged
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(totals=st.lists(st.integers(0, 20), min_size=1, max_size=6),
        threshold=st.integers(0, 12))
 def test_disagreement_flag_against_exact_arithmetic(totals, threshold):

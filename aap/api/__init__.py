@@ -6,6 +6,7 @@ from apispec import BasePlugin
 from flask import Flask
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
+from werkzeug.routing import IntegerConverter
 
 from aap.extensions import csrf
 
@@ -96,6 +97,15 @@ class ErrorResponses(BasePlugin):
                 responses.setdefault(code, ERROR_RESPONSES[code][0])
 
 
+def _path_integer(converter) -> dict:
+    """An ``<int:...>`` path id: the app's converter bounds it to a database BIGINT (a
+    larger one is unknown), so the document says so."""
+    from aap import MAX_DB_INT
+
+    return {"type": "integer", "minimum": max(converter.min or 0, 0),
+            "maximum": converter.max if converter.max is not None else MAX_DB_INT}
+
+
 api = Api()
 
 
@@ -122,6 +132,7 @@ def register_api(app: Flask) -> None:
     })
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_converter(IntegerConverter, _path_integer)
     for code, (name, description) in ERROR_RESPONSES.items():
         response = {"description": description,
                     "content": {"application/json": {"schema": ErrorSchema}}}

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from aap.api.auth import SECURITY, application_access, current_api_user, token_required
-from aap.api.schemas import Code
+from aap.api.schemas import Code, StrictSchema
 from aap.input import accepts_multipart
 from aap.models import Attachment
 from aap.services import attachments
@@ -24,18 +24,19 @@ class AttachmentOut(Schema):
     sha256 = fields.String()
 
 
-class UploadForm(Schema):
+class UploadForm(StrictSchema):
     kind = Code(ATTACHMENT_KINDS, "Natures de pièce", required=True)
 
 
-class UploadFiles(Schema):
+class UploadFiles(StrictSchema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 # The upload is one multipart/form-data body with both parts (OpenAPI 3): the two
 # ``arguments`` above would otherwise be documented as a Swagger 2 ``formData`` parameter.
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["kind", "file"], "properties": {
+    "type": "object", "required": ["kind", "file"], "additionalProperties": False,
+    "properties": {
         "kind": {"type": "string", "enum": list(ATTACHMENT_KINDS),
                  "description": "the kind of document: a code of GET /api/v1/vocabularies "
                                 "(attachment_kinds)"},

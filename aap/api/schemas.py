@@ -314,12 +314,18 @@ def Text(size: int, **kwargs) -> fields.String:
 
 
 class StrictSchema(Schema):
-    """An input schema: unknown fields are refused (422 naming them), messages in French."""
+    """An input schema: unknown fields are refused (422 naming them) wherever they come
+    from, a JSON body, a form or a query string (a mistyped filter is an error, not an
+    unfiltered list); messages in French."""
 
     error_messages = {"unknown": "Champ inconnu.", "type": "Objet JSON attendu."}
 
     class Meta:
         unknown = RAISE
+
+    def load(self, data, *, many=None, partial=None, unknown=None):
+        # webargs asks query strings and files to EXCLUDE unknown names: refuse them too.
+        return super().load(data, many=many, partial=partial, unknown=RAISE)
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         _frenchify(field_obj)
@@ -633,7 +639,9 @@ class ApplicationOut(ApplicationSummary):
 
 class ApplicationListArgs(PageArgs):
     call_id = QueryInteger()
-    state = Text(40)
+    state = fields.String(validate=[length(max=40), validate.Regexp(
+        r"^[a-z_]*$", error="Code d'état attendu (ex. submitted).")], metadata={
+        "description": "a state of the workflow, e.g. submitted"})
 
 
 class ApplicationPage(Schema):

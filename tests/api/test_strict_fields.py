@@ -314,3 +314,11 @@ def test_all_invalid_fields_are_reported_together(api, world, db):
         rules={"max_share_of_cost": "Infinity"}))
     assert_refused(response, "budget_cents", "min_total", "fiscal_year",
                    "rules.max_share_of_cost")
+
+
+def test_unknown_query_parameters_are_refused(api, world):
+    """A mistyped filter (``stat`` for ``state``) is a 422 naming it, not a list that
+    silently ignores it."""
+    assert_refused(api.get("/applications?stat=submitted", as_=world.users["instructor"]),
+                   "stat")
+    assert_refused(api.get("/calls?pages=2", as_=world.users["instructor"]), "pages")

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from aap.database import lock, write_transaction
 from aap.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -293,7 +294,9 @@ def join_requests(actor: User, organisation_id: int, *, pending_only: bool = Fal
     """The organisation's join requests, newest first, for its members only."""
     organisation = _organisation_of_member(actor, organisation_id)
     query = select(OrganisationJoinRequest).where(
-        OrganisationJoinRequest.organisation_id == organisation.id)
+        OrganisationJoinRequest.organisation_id == organisation.id).options(
+        selectinload(OrganisationJoinRequest.user),
+        selectinload(OrganisationJoinRequest.organisation))
     if pending_only:
         query = query.where(OrganisationJoinRequest.status == "pending")
     return list(db.session.scalars(query.order_by(OrganisationJoinRequest.created_at.desc(),

@@ -187,3 +187,29 @@ def test_the_routes_are_in_the_openapi_document(api):
     assert set(paths[base]) >= {"get", "post"}
     assert "post" in paths[base + "/{request_id}/accept"]
     assert "post" in paths[base + "/{request_id}/decline"]
+
+
+def test_the_list_costs_the_same_queries_for_more_requests(api, registered):
+    from tests.helpers import count_queries
+
+    org, members = registered
+    org_id, token = org.id, api.token(members[0])
+
+    def ask(n):
+        for i in range(n):
+            user = factories.make_user(["applicant"], name=f"Demandeuse {i}")
+            ok(api.post(path(org_id), as_=user, json={"message": f"n°{i}"}), 201)
+
+    def queries() -> tuple[int, int]:
+        db.session.rollback()
+        db.session.expunge_all()  # nothing cached from the requests before
+        with count_queries() as statements:
+            listed = ok(api.get(path(org_id), token=token))
+        return len(statements), len(listed)
+
+    ask(2)
+    few, listed = queries()
+    assert listed == 2
+    ask(6)
+    many, listed = queries()
+    assert listed == 8 and many == few

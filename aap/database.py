@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from aap.extensions import db
@@ -73,17 +74,32 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+_in_write: ContextVar[bool] = ContextVar("in_write_transaction", default=False)
+
+
+class PendingWrites(RuntimeError):
+    """A write transaction was opened over changes nobody committed: a programming error
+    (they would have been committed silently with the new transaction's work)."""
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """Run a block in a transaction that may lock what it reads, then commit it.
 
-    Any read-only transaction left open by the request is ended first, so that on
-    SQLite the new one begins with the write lock held.
+    Nesting is explicit: a ``write_transaction`` inside another joins it, and only the
+    outermost commits (so a batch of changes is all or nothing). At the outermost level,
+    a read-only transaction left open by the request is ended first, so that on SQLite
+    the new one begins with the write lock held; pending writes raise PendingWrites.
     """
+    if _in_write.get():
+        yield
+        return
     session = db.session()
+    if session.new or session.dirty or session.deleted or session.info.get("flushed"):
+        raise PendingWrites("write_transaction() opened over uncommitted changes")
     if session.in_transaction():
         session.commit()
-    token = _immediate.set(is_sqlite())
+    tokens = _immediate.set(is_sqlite()), _in_write.set(True)
     try:
         yield
         session.commit()
@@ -91,7 +107,19 @@ def write_transaction() -> Iterator[None]:
         session.rollback()
         raise
     finally:
-        _immediate.reset(token)
+        _in_write.reset(tokens[1])
+        _immediate.reset(tokens[0])
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flushed_writes(session, _context) -> None:
+    session.info["flushed"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_flushed_writes(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("flushed", None)
 
 
 def lock(query, *of):

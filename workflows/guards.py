@@ -56,7 +56,16 @@ def _check_available(ctx: Context, amount: int) -> None:
             f"{format_eur(available)} disponibles sur l'appel.",
             code="budget_exceeded", fields={"amount_cents": ["Budget insuffisant."]},
         )
-    if app.envelope_id is not None:
+    if app.envelope_id is not None and app.call.pool_leftovers:
+        left = budget.available_in_envelopes(app.call)
+        if amount > left:
+            raise GuardFailed(
+                f"Enveloppes insuffisantes : {format_eur(amount)} demandés, "
+                f"{format_eur(left)} disponibles dans l'ensemble des enveloppes (reliquats "
+                "mis en commun).",
+                code="budget_exceeded", fields={"amount_cents": ["Enveloppes insuffisantes."]},
+            )
+    elif app.envelope_id is not None:
         left = budget.available_cents(app.call, app.envelope_id)
         if amount > left:
             raise GuardFailed(

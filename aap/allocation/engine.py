@@ -128,6 +128,34 @@ def canonical_inputs(candidates: Iterable[Candidate], params: Parameters) -> byt
                       ensure_ascii=False).encode()
 
 
+def canonical_document(candidates: Iterable[Candidate], params: Parameters) -> dict:
+    """The canonical inputs as a JSON-ready document (what a run stores to be replayed)."""
+    return json.loads(canonical_inputs(candidates, params))
+
+
+def from_canonical(document: dict) -> tuple[list[Candidate], Parameters]:
+    """The inputs back from :func:`canonical_document`: replaying them gives the run."""
+    p = document["parameters"]
+
+    def dec(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    params = Parameters(
+        budget_cents=p["budget_cents"], seed=p["seed"], scale=p["scale"],
+        envelopes=tuple(Envelope(k, label, cents) for k, label, cents in p["envelopes"]),
+        pool_leftovers=p["pool_leftovers"], min_total=dec(p["min_total"]),
+        overflow=p["overflow"], partial_min_share=dec(p["partial_min_share"]),
+        cap_per_application_cents=p["cap_per_application_cents"],
+        cap_share_of_cost=dec(p["cap_share_of_cost"]),
+        cap_per_organisation_cents=p["cap_per_organisation_cents"],
+        grey_zone=dec(p["grey_zone"]), aggregation=p["aggregation"])
+    candidates = [Candidate(application_id=a[0], reference=a[1], score=dec(a[2]),
+                            requested_cents=a[3], organisation_id=a[4],
+                            project_cost_cents=a[5], envelope=a[6])
+                  for a in document["applications"]]
+    return candidates, params
+
+
 def digest(candidates: Iterable[Candidate], params: Parameters) -> str:
     return hashlib.sha256(canonical_inputs(candidates, params)).hexdigest()
 

@@ -29,6 +29,15 @@ def record_action(application: Application, actor, action: str, *, comment: str 
     return event
 
 
+def record_call_action(call, actor, action: str, *, data: dict | None = None
+                       ) -> AuditEvent:
+    """An audited action on a whole call (an allocation committed, a deliberation)."""
+    event = AuditEvent(at=now(), actor_id=getattr(actor, "id", None), object_type="call",
+                       object_id=call.id, action=action, data=json_safe(data or {}))
+    db.session.add(event)
+    return event
+
+
 def record_transition(application: Application, actor, trigger: str, from_state: str,
                       to_state: str, *, comment: str | None, data: dict) -> AuditEvent:
     event = AuditEvent(

@@ -55,6 +55,15 @@ def available_cents(call: Call, envelope_id: int | None = None) -> int:
     return envelope.budget_cents - committed_cents(call.id, envelope_id)
 
 
+def available_in_envelopes(call: Call) -> int:
+    """With pooled leftovers, an envelope may spend what the others leave: what binds is
+    the sum of the envelopes against what their applications hold."""
+    held = db.session.scalar(
+        select(func.coalesce(func.sum(Application.committed_cents), 0)).where(
+            Application.call_id == call.id, Application.envelope_id.is_not(None))) or 0
+    return sum(e.budget_cents for e in call.envelopes) - int(held)
+
+
 def _sum_for_calls(column, join_on, call_ids: list[int]) -> dict[int, int]:
     rows = db.session.execute(
         select(Application.call_id, func.coalesce(func.sum(column), 0))

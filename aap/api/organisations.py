@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from aap.api.auth import SECURITY, current_api_user, roles_required, token_required
-from aap.api.schemas import OrganisationIn, OrganisationOut, StrictSchema
+from aap.api.schemas import OrganisationIn, OrganisationOut, StrictSchema, Text
 from aap.api.serializers import organisation_out
 from aap.services import organisations
 
@@ -42,8 +42,7 @@ def _siret_taken(exc: organisations.SiretTaken):
 
 
 class JoinRequestIn(StrictSchema):
-    message = fields.String(load_default="", validate=validate.Length(
-        max=organisations.JOIN_MESSAGE_MAX), metadata={
+    message = Text(organisations.JOIN_MESSAGE_MAX, load_default="", metadata={
         "description": "Optional, shown to the organisation's members."})
 
 

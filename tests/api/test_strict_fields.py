@@ -322,3 +322,51 @@ def test_unknown_query_parameters_are_refused(api, world):
     assert_refused(api.get("/applications?stat=submitted", as_=world.users["instructor"]),
                    "stat")
     assert_refused(api.get("/calls?pages=2", as_=world.users["instructor"]), "pages")
+
+
+# -- every input schema, present and future ------------------------------------------------
+def _input_schemas(app):
+    """The schemas that read a body, a form or a query string of an API route, from the
+    routes themselves (so a new route is covered without editing this test)."""
+    for endpoint, view in app.view_functions.items():
+        doc = getattr(view, "_apidoc", {})
+        for parameter in doc.get("arguments", {}).get("parameters", []):
+            yield endpoint, parameter["schema"]
+        body = doc.get("manual_doc", {}).get("requestBody", {})
+        for content in body.get("content", {}).values():
+            if not isinstance(content.get("schema"), dict):
+                yield endpoint, content["schema"]
+
+
+def _loose_fields(schema, where: str):
+    from marshmallow import fields
+
+    from aap.api.schemas import StrictBoolean, StrictDecimal, StrictInteger, StrictSchema
+
+    schema = schema() if isinstance(schema, type) else schema
+    if not isinstance(schema, StrictSchema):
+        yield f"{where}: {type(schema).__name__} is not a StrictSchema"
+    for name, field in schema.fields.items():
+        stack = [(field, f"{where}.{name}")]
+        while stack:
+            field, path = stack.pop()
+            if isinstance(field, fields.Boolean) and not isinstance(field, StrictBoolean):
+                yield f"{path}: Boolean"
+            if isinstance(field, fields.Number) and not isinstance(field, StrictInteger):
+                yield f"{path}: {type(field).__name__}"
+            if type(field) is fields.Raw and name != "file":
+                yield f"{path}: Raw"
+            if isinstance(field, fields.Nested):
+                yield from _loose_fields(field.schema, path)
+            for inner in ("inner", "key_field", "value_field"):
+                if isinstance(getattr(field, inner, None), fields.Field):
+                    stack.append((getattr(field, inner), f"{path}.{inner}"))
+            assert not isinstance(field, StrictDecimal) or field.places <= 4
+
+
+def test_every_input_schema_uses_the_strict_fields(app):
+    schemas = list(_input_schemas(app))
+    assert len(schemas) >= 15  # the routes of SPEC 7.1 that take input
+    loose = [problem for endpoint, schema in schemas
+             for problem in _loose_fields(schema, endpoint)]
+    assert not loose, loose

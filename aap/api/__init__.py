@@ -111,6 +111,7 @@ api = Api()
 
 def register_api(app: Flask) -> None:
     from aap.api import (
+        allocations,
         applications,
         attachments,
         auth_views,
@@ -140,6 +141,6 @@ def register_api(app: Flask) -> None:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
     for module in (auth_views, funds, calls, organisations, applications, attachments,
-                   jury, exports, vocabularies):
+                   jury, exports, vocabularies, allocations):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -21,6 +21,8 @@ WHO = {
     ("POST", "/calls"): {"instructor"},
     ("PUT", "/calls/{call}/jury"): {"instructor"},
     ("POST", "/calls/{call}/assignments"): {"instructor"},
+    ("POST", "/calls/{call}/allocations"): {"instructor"},
+    ("POST", "/allocations/{id}/commit"): {"instructor"},
     ("POST", "/organisations"): {"applicant"},
     ("POST", "/organisations/{org}/join-requests"): {"applicant"},
     ("POST", "/organisations/{org}/join-requests/{id}/accept"): {"applicant"},
@@ -38,7 +40,7 @@ WHO = {
 }
 
 NAMES = {"call_id": "call", "organisation_id": "org", "application_id": "app",
-         "request_id": "id", "trigger": "trigger"}
+         "request_id": "id", "allocation_id": "id", "trigger": "trigger"}
 
 
 def _body_routes(app) -> set[tuple[str, str]]:
@@ -65,7 +67,7 @@ def in_review(world):
 
 
 CASES = [(method, path, roles) for (method, path), roles in WHO.items()
-         if isinstance(roles, set) and "{org}" not in path]
+         if isinstance(roles, set) and "{org}" not in path and "{id}" not in path]
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), CASES,

@@ -239,6 +239,8 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from aap.allocation.cli import allocate
     from aap.cli import register_commands
 
     register_commands(app)
+    app.cli.add_command(allocate)

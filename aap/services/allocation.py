@@ -133,15 +133,11 @@ def commit(call: Call, actor: User, overrides: dict | None = None, seed: str | N
         locked_call = _lock_call(call.id)
         stored = _stored_run(locked_call, run_id) if run_id else None
         if stored is not None:
-            _, params = engine.from_canonical(stored.parameters)
-            cands = candidates(locked_call, params.aggregation)
-            current = parameters_for(locked_call, _overrides_of(params, locked_call),
-                                     params.seed)
-            if engine.digest(cands, current) != stored.digest:
+            cands, params = _today(locked_call, stored)
+            if engine.digest(cands, params) != stored.digest:
                 raise Conflict("Les données ont changé depuis cette simulation (dossiers, "
                                "notes ou budget) : relancez une simulation.",
                                code="stale_run")
-            params = current
         else:
             params = parameters_for(locked_call, overrides, seed)
             cands = candidates(locked_call, params.aggregation)
@@ -179,6 +175,18 @@ def _stored_run(call: Call, run_id: int) -> AllocationRun:
     if run.committed:
         raise Conflict("Cette répartition est déjà validée.", code="invalid_state")
     return run
+
+
+def _today(call: Call, run: AllocationRun) -> tuple[list[Candidate], Parameters]:
+    """The inputs ``run`` would have today: the same what-if parameters and seed, today's
+    budget left and today's reviewed applications (for a committed run, the same
+    applications, which have moved on since by design)."""
+    stored_candidates, stored = engine.from_canonical(run.parameters)
+    params = parameters_for(call, _overrides_of(stored, call), stored.seed)
+    if run.committed:
+        ids = [c.application_id for c in stored_candidates]
+        return candidates(call, params.aggregation, application_ids=ids), stored
+    return candidates(call, params.aggregation), params
 
 
 def _overrides_of(params: Parameters, call: Call) -> dict:
@@ -271,13 +279,11 @@ def replay(run: AllocationRun) -> Replay:
     stored = [engine.Row(r.application_id, "", r.rank, r.score, r.requested_cents,
                          r.proposed_cents, r.outcome, r.reason, r.envelope, r.pooled_cents,
                          r.drawn) for r in rows_of(run)]
-    call = db.session.get(Call, run.call_id)
-    current = candidates(call, params.aggregation,
-                         application_ids=[c.application_id for c in cands])
+    today = _today(db.session.get(Call, run.call_id), run)
     return Replay(run=run,
                   rows_match=engine.rows_bytes(result.rows) == engine.rows_bytes(stored),
                   digest_match=result.digest == run.digest,
-                  inputs_unchanged=engine.digest(current, params) == run.digest)
+                  inputs_unchanged=engine.digest(*today) == run.digest)
 
 
 @dataclass(frozen=True)

@@ -98,12 +98,11 @@ class ErrorResponses(BasePlugin):
 
 
 def _path_integer(converter) -> dict:
-    """An ``<int:...>`` path id: the app's converter bounds it to a database BIGINT (a
-    larger one is unknown), so the document says so."""
-    from aap import MAX_DB_INT
+    """An ``<int:...>`` path id: at most the largest id the database holds."""
+    from aap.api.schemas import MAX_ID
 
     return {"type": "integer", "minimum": max(converter.min or 0, 0),
-            "maximum": converter.max if converter.max is not None else MAX_DB_INT}
+            "maximum": min(converter.max, MAX_ID) if converter.max is not None else MAX_ID}
 
 
 api = Api()

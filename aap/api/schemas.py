@@ -5,8 +5,8 @@ one set of rules holds for every body and query string of the API:
 
 - booleans are JSON ``true`` or ``false``, nothing else (no ``"yes"``, no ``1``);
 - integers (ids, counts, cents, years) are JSON integers (a query string may carry one as
-  digits) within bounds that fit the database: ids from 1, cents from 0, never beyond the
-  signed 64-bit range;
+  digits) within bounds that fit the database: ids from 1 to 2**31 - 1 (INTEGER
+  columns), cents from 0 (BIGINT), never beyond the signed 64-bit range;
 - decimals (weights, thresholds, shares, scores) are finite, with a bounded number of
   places and a bounded magnitude: no NaN, no Infinity, no exponent such as ``1e400``;
   they are read from a JSON string (``"0.8"``) or number (``0.8``) and returned as strings;
@@ -32,6 +32,7 @@ from aap.money import MAX_CENTS
 from aap.vocabulary import CHARGE_LINES, DOMAINS, GROUNDS, PRODUCT_LINES
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are database INTEGER columns: 32 bits on PostgreSQL
 MAX_COUNT = 10**9  # people, reviews, jurors: far beyond any real count, within a database integer
 VOCABULARIES_URL = "/api/v1/vocabularies"
 
@@ -144,8 +145,8 @@ def validate_range(minimum: int, maximum: int) -> validate.Range:
 
 
 def Id(**kwargs) -> StrictInteger:
-    """An object id: a JSON integer from 1."""
-    return StrictInteger(minimum=1, **kwargs)
+    """An object id: a JSON integer from 1 to the largest id the database holds."""
+    return StrictInteger(minimum=1, maximum=MAX_ID, **kwargs)
 
 
 def Cents(*, maximum: int = MAX_CENTS, **kwargs) -> StrictInteger:
@@ -638,7 +639,7 @@ class ApplicationOut(ApplicationSummary):
 
 
 class ApplicationListArgs(PageArgs):
-    call_id = QueryInteger()
+    call_id = QueryInteger(maximum=MAX_ID)
     state = fields.String(validate=[length(max=40), validate.Regexp(
         r"^[a-z_]*$", error="Code d'état attendu (ex. submitted).")], metadata={
         "description": "a state of the workflow, e.g. submitted"})

@@ -24,6 +24,7 @@ from aap.models.reviews import ReviewScore
 from tests.api.helpers import assert_error, ok
 
 INT64_MAX = 9_223_372_036_854_775_807  # 2**63 - 1, written out
+MAX_ID = 2_147_483_647  # ids are INTEGER columns, 32 bits on PostgreSQL: 2**31 - 1
 
 
 def call_body(fund: int, **changes) -> dict:
@@ -114,8 +115,11 @@ def test_fund_flag_is_a_boolean(api, world, db):
 
 
 # -- integers ---------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [0, -1, "1", 1.0, 1.5, True, None, INT64_MAX + 0.0])
+@pytest.mark.parametrize("value", [0, -1, "1", 1.0, 1.5, True, None, INT64_MAX + 0.0,
+                                   MAX_ID + 1, INT64_MAX])
 def test_ids_are_integers_from_one(api, world, db, value):
+    """Beyond 2**31 - 1 an id cannot exist, and PostgreSQL refuses to compare it with an
+    INTEGER column (it was a 500 there)."""
     response = api.post("/applications", as_=world.users["applicant"],
                         json=app_body(world, call_id=value))
     assert_refused(response, "call_id")
@@ -161,7 +165,7 @@ def test_call_integers_are_bounded(api, world, db, changes, field):
 
 
 def test_juror_ids_are_ids(api, world):
-    for value in (0, -3, "2", INT64_MAX + 1.0):
+    for value in (0, -3, "2", INT64_MAX + 1.0, MAX_ID + 1):
         response = api.put(f"/calls/{world.call.id}/jury", as_=world.users["instructor"],
                            json={"juror_ids": [value]})
         assert_refused(response, "juror_ids.0")
@@ -174,6 +178,7 @@ def test_juror_ids_are_ids(api, world):
     ("per_page=101", "per_page"),
     (f"call_id={2**64}", "call_id"),
     (f"call_id={INT64_MAX + 1}", "call_id"),
+    (f"call_id={MAX_ID + 1}", "call_id"),
     ("call_id=0", "call_id"),
     ("call_id=abc", "call_id"),
     ("call_id=" + "9" * 5000, "call_id"),
@@ -187,7 +192,7 @@ def test_query_string_integers_within_bounds_are_read(api, world):
     body = ok(api.get(f"/applications?call_id={world.call.id}&page=1&per_page=100",
                       as_=world.users["instructor"]))
     assert body["page"] == 1
-    body = ok(api.get(f"/applications?call_id={INT64_MAX}", as_=world.users["instructor"]))
+    body = ok(api.get(f"/applications?call_id={MAX_ID}", as_=world.users["instructor"]))
     assert body["items"] == [] and body["total"] == 0
 
 

@@ -74,7 +74,10 @@ def send_outbox(limit: int) -> None:
 
     if not current_app.config.get("SMTP_URL"):
         raise click.ClickException("SMTP_URL is not set: nothing can be sent.")
-    sent, failed = notifications.send_pending(limit)
+    try:
+        sent, failed = notifications.send_pending(limit)
+    except notifications.SmtpUnavailable as exc:
+        raise click.ClickException(f"{exc}. Nothing was sent; the outbox is kept.") from exc
     click.echo(f"sent {sent}, failed {failed}")
 
 

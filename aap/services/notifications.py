@@ -4,19 +4,21 @@ by SMTP (``SMTP_URL``) by ``aap outbox send``; in development they are read in t
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 
+from aap.database import write_transaction
 from aap.extensions import db
 from aap.models import Application, Membership, Notification, Review, User, UserRole
 from aap.timeutil import now
-
-MAX_ATTEMPTS = 5
 
 
 def _render(template: str, **context) -> tuple[str, str]:
@@ -72,45 +74,131 @@ def notify_transition(application: Application, trigger: str, audiences: Iterabl
               audience=name, **context)
 
 
+class SmtpUnavailable(Exception):
+    """The SMTP server could not be reached, or refused the connection, TLS or login:
+    nothing was attempted and every row stays pending as it was."""
+
+
+# Retries back off: after a failed attempt, the next one waits this long (counted from
+# the row's creation, the outbox keeping no other time: attempt n+1 is due once the first
+# n delays have passed). After the last attempt the row is ``failed``.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+                timedelta(hours=2))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+def next_attempt_at(row: Notification) -> datetime:
+    return row.created_at + sum(RETRY_DELAYS[:row.attempts], timedelta(0))
+
+
 def _smtp(url: str) -> smtplib.SMTP:
+    """A logged-in client. TLS (``smtps`` or ``smtp+starttls``) verifies the server's
+    certificate and name against the system's trusted authorities (``SSL_CERT_FILE``)."""
     parsed = urlparse(url)
     port = parsed.port or (465 if parsed.scheme == "smtps" else 25)
-    client_class = smtplib.SMTP_SSL if parsed.scheme == "smtps" else smtplib.SMTP
-    client = client_class(parsed.hostname or "localhost", port, timeout=30)
-    if parsed.scheme == "smtp+starttls":
-        client.starttls()
-    if parsed.username:
-        client.login(unquote(parsed.username), unquote(parsed.password or ""))
+    host = parsed.hostname or "localhost"
+    context = ssl.create_default_context()
+    if parsed.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=30, context=context)
+    else:
+        client = smtplib.SMTP(host, port, timeout=30)
+    try:
+        if parsed.scheme == "smtp+starttls":
+            client.starttls(context=context)
+        if parsed.username:
+            client.login(unquote(parsed.username), unquote(parsed.password or ""))
+    except BaseException:
+        client.close()
+        raise
     return client
 
 
-def send_pending(limit: int = 100) -> tuple[int, int]:
-    """Send pending notifications; returns (sent, failed). Each row is committed on its
-    own so a failure never loses or duplicates the others."""
+def _due(at: datetime):
+    """Pending rows whose next attempt is due at ``at`` (see RETRY_DELAYS)."""
+    conditions = [
+        and_(Notification.attempts == attempts,
+             Notification.created_at <= at - sum(RETRY_DELAYS[:attempts], timedelta(0)))
+        for attempts in range(MAX_ATTEMPTS)
+    ]
+    return and_(Notification.status == "pending", or_(*conditions))
+
+
+def _claim(row_id: int, seen_attempts: int) -> bool:
+    """Count the attempt before making it, only if no other sender counted one since the
+    row was selected: two ``aap outbox send`` at once never send the same row twice."""
+    with write_transaction():
+        claimed = db.session.execute(
+            update(Notification)
+            .where(Notification.id == row_id, Notification.status == "pending",
+                   Notification.attempts == seen_attempts)
+            .values(attempts=Notification.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return bool(claimed)
+
+
+def _record(row_id: int, **values) -> None:
+    with write_transaction():
+        db.session.execute(update(Notification).where(Notification.id == row_id)
+                           .values(**values).execution_options(synchronize_session=False))
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A dropped connection or a socket error (``SMTPException`` is an ``OSError`` too, but
+    a refusal by the server leaves the connection usable)."""
+    return isinstance(exc, smtplib.SMTPServerDisconnected) or (
+        isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException))
+
+
+def _message(row: Notification) -> EmailMessage:
+    sender = current_app.config["MAIL_FROM"]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row.recipient_email
+    message["Subject"] = row.subject
+    # One Message-ID per row, the same on every attempt: a copy sent again after a crash
+    # between the server's acceptance and our commit is recognisable as the same mail.
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "aap.localhost"
+    message["Message-ID"] = f"<notification-{row.id}@{domain}>"
+    message.set_content(row.body)
+    return message
+
+
+def send_pending(limit: int = 100, *, at: datetime | None = None) -> tuple[int, int]:
+    """Send the notifications that are due; returns (sent, failed attempts).
+
+    Each attempt is counted (and committed) before it is made, and its outcome committed
+    after, row by row, so a failure never loses or duplicates the others. A refused
+    message stays pending until its last attempt, then is ``failed``; a lost connection
+    ends the run. Raises ``SmtpUnavailable`` when the server cannot be reached or refuses
+    the TLS handshake or the login (no row is touched)."""
     url = current_app.config.get("SMTP_URL")
     if not url:
         return 0, 0
+    at = at or now()
     rows = db.session.scalars(
-        select(Notification).where(Notification.status == "pending")
-        .order_by(Notification.id).limit(limit)
+        select(Notification).where(_due(at)).order_by(Notification.id).limit(limit)
     ).all()
+    if not rows:
+        return 0, 0
+    work = [(row.id, row.attempts, _message(row)) for row in rows]
+    db.session.commit()  # end the read: each row is then claimed in its own transaction
+    try:
+        client = _smtp(url)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SmtpUnavailable(f"SMTP server {urlparse(url).hostname}: {exc}") from exc
     sent = failed = 0
-    with _smtp(url) as client:
-        for row in rows:
-            message = EmailMessage()
-            message["From"] = current_app.config["MAIL_FROM"]
-            message["To"] = row.recipient_email
-            message["Subject"] = row.subject
-            message.set_content(row.body)
-            row.attempts += 1
+    with client:
+        for row_id, attempts, message in work:
+            if not _claim(row_id, attempts):
+                continue
             try:
                 client.send_message(message)
-            except smtplib.SMTPException as exc:
-                row.last_error = str(exc)[:2000]
-                row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+            except (smtplib.SMTPException, OSError) as exc:
                 failed += 1
+                _record(row_id, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                        status="failed" if attempts + 1 >= MAX_ATTEMPTS else "pending")
+                if _connection_lost(exc):
+                    break
             else:
-                row.status, row.sent_at = "sent", now()
                 sent += 1
-            db.session.commit()
+                _record(row_id, status="sent", sent_at=now(), last_error=None)
     return sent, failed

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from aap.money import format_eur as _format_eur
@@ -398,8 +398,3 @@ def _score(value: Decimal) -> str:
 def _percent(share: Decimal) -> str:
     value = (Decimal(share) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP).normalize()
     return f"{format(value, 'f').replace('.', ',')} %"
-
-
-def with_overrides(params: Parameters, **changes) -> Parameters:
-    """The same parameters with some changed (a what-if run)."""
-    return replace(params, **{k: v for k, v in changes.items() if v is not None})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import case, func, insert, select, update
@@ -32,6 +32,7 @@ TRIGGER_FOR = {"funded": "propose", "partial": "propose", "waitlisted": "waitlis
 OVERRIDABLE = ("budget_cents", "min_total", "overflow", "aggregation", "grey_zone",
                "partial_min_share", "pool_leftovers", "cap_per_application_cents",
                "cap_share_of_cost", "cap_per_organisation_cents")
+NULLABLE = {"cap_per_application_cents", "cap_share_of_cost", "cap_per_organisation_cents"}
 
 
 # -- the inputs ----------------------------------------------------------------------
@@ -85,7 +86,8 @@ def parameters_for(call: Call, overrides: dict | None = None, seed: str | None =
                    ) -> Parameters:
     """The call's own settings, what is left of its budget and envelopes, and the
     what-if ``overrides`` (any of :data:`OVERRIDABLE`)."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    overrides = {k: v for k, v in (overrides or {}).items()
+                 if v is not None or k in NULLABLE}  # a cap set to None: no cap
     unknown = set(overrides) - set(OVERRIDABLE)
     if unknown:
         raise ValidationFailed("Paramètres inconnus.",
@@ -106,7 +108,7 @@ def parameters_for(call: Call, overrides: dict | None = None, seed: str | None =
         cap_share_of_cost=call.cap_share_of_cost,
         cap_per_organisation_cents=call.cap_per_organisation_cents,
         grey_zone=Decimal(call.grey_zone or 0), aggregation="mean")
-    return engine.with_overrides(params, **overrides)
+    return replace(params, **overrides)
 
 
 # -- runs ----------------------------------------------------------------------------

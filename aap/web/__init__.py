@@ -19,6 +19,7 @@ def register_web(app: Flask) -> None:
         dossier,
         finance,
         instructor,
+        instructor_allocation,  # noqa: F401 - adds the allocation pages to the instructor bp
         instructor_jury,  # noqa: F401 - adds the jury pages to the instructor blueprint
         jury,
         public,

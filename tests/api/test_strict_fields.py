@@ -375,3 +375,17 @@ def test_every_input_schema_uses_the_strict_fields(app):
     loose = [problem for endpoint, schema in schemas
              for problem in _loose_fields(schema, endpoint)]
     assert not loose, loose
+
+
+@pytest.mark.parametrize("path", ["/calls/{big}", "/applications/{big}",
+                                  "/applications/{big}/reviews", "/allocations/{big}"])
+@pytest.mark.parametrize("big", [MAX_ID + 1, 4_531_758_166, INT64_MAX])
+def test_path_ids_beyond_the_database_ids_are_404(api, world, is_postgres, path, big):
+    """An id the database cannot hold is unknown (SPEC 7.1: 404). KNOWN on PostgreSQL
+    until the ``<int:...>`` URL converter (``aap/__init__.py``) is bounded to the INTEGER
+    ids (2**31 - 1) rather than 2**63 - 1: a 500 there, found by schemathesis."""
+    response = api.get(path.format(big=big), as_=world.users["instructor"])
+    if is_postgres and response.status_code == 500:
+        pytest.xfail("path ids beyond 2**31 - 1 reach PostgreSQL (URL converter)")
+    assert_error(response, 404, "not_found")
+

@@ -23,6 +23,11 @@ AGGREGATION_LABELS = {
 PERCENT = Decimal(100)
 
 
+def _plain(value: Decimal | None) -> Decimal | None:
+    """50.0000 shown as 50, 10.000 as 10: what a person would type."""
+    return None if value is None else Decimal(format(Decimal(value).normalize(), "f"))
+
+
 class AllocationForm(FlaskForm):
     """Every field starts from the call's setting; what the instructor changes is the
     what-if of the run."""
@@ -51,15 +56,15 @@ class AllocationForm(FlaskForm):
     def fill(self, params: Parameters) -> None:
         """Show the call's settings (and what is left of its budget) as the defaults."""
         self.budget.data = params.budget_cents
-        self.min_total.data = params.min_total
+        self.min_total.data = _plain(params.min_total)
         self.overflow.data = params.overflow
-        self.partial_min_share.data = params.partial_min_share * PERCENT
+        self.partial_min_share.data = _plain(params.partial_min_share * PERCENT)
         self.aggregation.data = params.aggregation
-        self.grey_zone.data = params.grey_zone
+        self.grey_zone.data = _plain(params.grey_zone)
         self.pool_leftovers.data = params.pool_leftovers
         self.cap_per_application.data = params.cap_per_application_cents
         self.cap_share_of_cost.data = (None if params.cap_share_of_cost is None
-                                       else params.cap_share_of_cost * PERCENT)
+                                       else _plain(params.cap_share_of_cost * PERCENT))
         self.cap_per_organisation.data = params.cap_per_organisation_cents
         self.seed.data = params.seed
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aap.extensions import db
-from aap.models import Convention, Decision, Payment, Repayment, Report, ReportLine, Review
+from aap.models import Convention, Decision, Payment, Report, ReportLine, Review
+from aap.services import repayments
 from aap.services.references import next_reference
 from workflows.engine import Context
 
@@ -126,9 +127,11 @@ def _commit_only_spent(app) -> None:
 
 @effect
 def settle_balance(ctx: Context) -> None:
+    """``close``: a repayment claimed with it is recorded as any claim (row, audit, mail);
+    the grant then commits only what was paid less what was claimed back."""
     app = ctx.subject
     if "repayment" in ctx.values:
-        app.repayments.append(Repayment(created_by_id=_actor_id(ctx), **ctx.values["repayment"]))
+        repayments.record_claim(app, ctx.actor, ctx.values["repayment"])
     _commit_only_spent(app)
 
 

@@ -12,11 +12,14 @@ from aap.extensions import db
 from aap.models import Convention, Review
 from aap.models.finance import PAYMENT_KINDS
 from aap.money import format_eur, parse_cents
-from aap.services import budget
+from aap.services import budget, repayments
 from aap.services.validation import submission_problems
 from aap.timeutil import days_from, parse_date, parse_deadline, to_paris
 from aap.vocabulary import BUDGET_LINES
-from workflows.engine import Context, GuardFailed
+from workflows.engine import Context, GuardFailed, WorkflowError
+
+#: The reason of a repayment claimed with ``close`` when none is given.
+CLOSING_REPAYMENT = "Clôture du dossier : somme versée non utilisée ou non justifiée."
 
 GUARDS: dict[str, Callable[[Context], None]] = {}
 
@@ -348,31 +351,36 @@ def report_valid(ctx: Context) -> None:
 
 @guard
 def balance_settled(ctx: Context) -> None:
-    """Close only when the grant is paid in full, a repayment is claimed, or the unpaid
-    balance is explicitly released (with a reason)."""
+    """Close only when the balance is paid (the grant in full, or all that the approved
+    report justifies), a repayment is claimed (with ``close`` or before it), or the unpaid
+    balance is explicitly released (with a reason).
+
+    A repayment claimed with ``close`` follows the rules of ``aap.services.repayments``
+    (never more than paid less already claimed, a reason: the comment by default); its
+    refusals answer ``invalid_data`` on ``repayment.*`` fields, as they always have."""
     app = ctx.subject
     repayment = ctx.data.get("repayment")
     if isinstance(repayment, dict):
-        amount = parse_cents_field(repayment.get("amount_cents"), "repayment.amount_cents")
-        if amount <= 0 or amount > app.paid_cents - app.repaid_cents:
-            raise GuardFailed("Le reversement doit être positif et au plus égal au versé.",
-                              code="invalid_data",
-                              fields={"repayment.amount_cents": ["Montant invalide."]})
-        ctx.values["repayment"] = {
-            "amount_cents": amount,
-            "claimed_on": _date(repayment.get("claimed_on") or ctx.now.date().isoformat(),
-                                "repayment.claimed_on"),
-            "reference": str(repayment.get("reference") or "")[:60],
-            "reason": str(repayment.get("reason") or ctx.comment),
-        }
+        data = {**repayment,
+                "reason": repayment.get("reason") or ctx.comment or CLOSING_REPAYMENT}
+        try:
+            ctx.values["repayment"] = repayments.check_claim(app, data, prefix="repayment.")
+        except WorkflowError as exc:
+            if exc.status != 422:
+                raise
+            raise GuardFailed(exc.message, code="invalid_data", fields=exc.fields) from exc
         return
     if app.paid_cents >= app.granted_cents or app.repayments:
         return
+    justified = repayments.justified_cents(app)
+    if justified is not None and app.paid_cents >= justified:
+        return  # the report justifies less than granted, and that much is paid
     if ctx.data.get("release_unpaid") is True and ctx.comment:
         return
+    due = app.granted_cents - app.paid_cents if justified is None else justified - app.paid_cents
     raise GuardFailed(
-        f"Solde non versé ({format_eur(app.granted_cents - app.paid_cents)}) : versez le "
-        "solde, émettez un titre de reversement, ou libérez le reliquat avec un motif.",
+        f"Solde non versé ({format_eur(due)}) : versez le solde, émettez un titre de "
+        "reversement, ou libérez le reliquat avec un motif.",
         code="balance_unsettled",
     )
 

@@ -119,6 +119,7 @@ def register_api(app: Flask) -> None:
         funds,
         jury,
         organisations,
+        repayments,
         vocabularies,
     )
 
@@ -140,6 +141,6 @@ def register_api(app: Flask) -> None:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
     for module in (auth_views, funds, calls, organisations, applications, attachments,
-                   jury, exports, vocabularies, allocations):
+                   jury, exports, vocabularies, allocations, repayments):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -26,7 +26,7 @@ from aap.api.schemas import (
     TransitionIn,
 )
 from aap.api.serializers import application_out, application_summary, review_out
-from aap.services import applications, reviews, workflow
+from aap.services import applications, money, reviews, workflow
 from workflows import get_workflow
 
 blp = Blueprint("api_applications", __name__, description="Applications (dossiers)")
@@ -123,7 +123,7 @@ def create_payment(data, application_id):
             "amount_cents": payment.amount_cents, "paid_on": payment.paid_on,
             "mandate": payment.mandate, "state": app.state,
             "paid_total_cents": app.paid_cents,
-            "left_to_pay_cents": app.granted_cents - app.paid_cents}
+            "left_to_pay_cents": money.left_to_pay(app)}
 
 
 @blp.route("/applications/<int:application_id>/report", methods=["POST"])

@@ -446,12 +446,22 @@ class CallIn(StrictSchema):
 
 
 class BudgetStatus(Schema):
+    """A call's money figures, defined once in ``aap.services.money``."""
+
     budget_cents = fields.Integer()
-    granted_cents = fields.Integer()
-    committed_cents = fields.Integer()
+    proposed_cents = fields.Integer(metadata={
+        "description": "proposed to applications awaiting the decision; holds no money"})
+    granted_cents = fields.Integer(metadata={"description": "the decisions' amounts"})
+    committed_cents = fields.Integer(metadata={
+        "description": "what the grants hold: a grant its amount; once cancelled or "
+                       "closed, what was paid less what was claimed back"})
     paid_cents = fields.Integer()
-    repaid_cents = fields.Integer()
-    available_cents = fields.Integer()
+    repaid_cents = fields.Integer(metadata={
+        "description": "repayments claimed (titres de recette), received or not"})
+    left_to_pay_cents = fields.Integer(metadata={
+        "description": "what the grants still owe: committed − paid per application, "
+                       "never negative"})
+    available_cents = fields.Integer(metadata={"description": "budget − committed"})
 
 
 class RulesOut(Schema):
@@ -614,6 +624,19 @@ class CompletionOut(Schema):
     deadline = fields.String(metadata={"description": "YYYY-MM-DD or ISO 8601 datetime"})
 
 
+class RepaymentOut(Schema):
+    """A repayment (*reversement*) claimed by a *titre de recette*."""
+
+    id = fields.Integer()
+    application_id = fields.Integer()
+    amount_cents = fields.Integer()
+    reason = fields.String()
+    reference = fields.String()
+    claimed_on = fields.Date()
+    received_on = fields.Date(allow_none=True, metadata={"description": "null until "
+                                                                        "received"})
+
+
 class ApplicationOut(ApplicationSummary):
     summary = fields.String()
     objectives = fields.String()
@@ -629,6 +652,10 @@ class ApplicationOut(ApplicationSummary):
     budget = fields.Nested(BudgetSchema)
     granted_cents = fields.Integer()
     paid_cents = fields.Integer()
+    repaid_cents = fields.Integer()
+    left_to_pay_cents = fields.Integer(metadata={
+        "description": "committed − paid, never negative (aap.services.money)"})
+    repayments = fields.List(fields.Nested(RepaymentOut))
     completion = fields.Nested(CompletionOut, allow_none=True)
     score = DecimalString(allow_none=True)
     review_count = fields.Integer(allow_none=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aap.models import Application, Call, Fund, Organisation, Review, User
+from aap.models import Application, Call, Fund, Organisation, Repayment, Review, User
 from aap.models.accounts import Role
-from aap.services import audit, calls, scoring
+from aap.services import audit, calls, money, scoring
 from aap.services.budget import BudgetSummary
 from workflows import get_workflow
 
@@ -73,6 +73,8 @@ def application_out(app: Application, actor: User) -> dict:
         "territories": app.territories, "beneficiaries": app.beneficiaries,
         "starts_on": app.starts_on, "ends_on": app.ends_on, "budget": app.budget(),
         "granted_cents": app.granted_cents, "paid_cents": app.paid_cents,
+        "repaid_cents": app.repaid_cents, "left_to_pay_cents": money.left_to_pay(app),
+        "repayments": [repayment_out(r) for r in sorted(app.repayments, key=lambda r: r.id)],
         "completion": ({"message": app.completion_message,
                         "deadline": app.completion_deadline.isoformat()}
                        if app.completion_message else None),
@@ -95,6 +97,13 @@ def application_out(app: Application, actor: User) -> dict:
     workflow = get_workflow(app.call.workflow)
     out["available_triggers"] = [s.trigger for s in workflow.allowed_for(actor, app)]
     return out
+
+
+def repayment_out(repayment: Repayment) -> dict:
+    return {"id": repayment.id, "application_id": repayment.application_id,
+            "amount_cents": repayment.amount_cents, "reason": repayment.reason,
+            "reference": repayment.reference, "claimed_on": repayment.claimed_on,
+            "received_on": repayment.received_on}
 
 
 def review_out(review: Review) -> dict:

@@ -97,8 +97,9 @@ def test_instructor_creates_a_call(api, world):
         ("pertinence", 2, 5), ("faisabilite", 1, 5)]
     assert Decimal(body["rules"]["max_share_of_cost"]) == Decimal("0.8")
     assert body["overflow"] == "skip"
-    assert body["budget"] == {"budget_cents": 100_000_00, "granted_cents": 0,
-                              "committed_cents": 0, "paid_cents": 0, "repaid_cents": 0,
+    assert body["budget"] == {"budget_cents": 100_000_00, "proposed_cents": 0,
+                              "granted_cents": 0, "committed_cents": 0, "paid_cents": 0,
+                              "repaid_cents": 0, "left_to_pay_cents": 0,
                               "available_cents": 100_000_00}
     assert body["juror_ids"] == []
     assert body["is_open"] is False  # opens in 2027

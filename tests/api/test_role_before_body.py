@@ -32,6 +32,8 @@ WHO = {
     ("POST", "/applications/{app}/attachments"): {"applicant"},
     ("PUT", "/applications/{app}/review"): {"juror"},
     ("POST", "/applications/{app}/payments"): {"finance"},
+    ("POST", "/applications/{app}/repayments"): {"finance"},
+    ("POST", "/applications/{app}/repayments/{id}/received"): {"finance"},
     ("POST", "/applications/{app}/report"): {"applicant"},
     ("POST", "/applications/{app}/conflicts"): {"instructor"},
     # triggers: roles per SPEC 4, checked after visibility and state (tests/api/
@@ -40,7 +42,8 @@ WHO = {
 }
 
 NAMES = {"call_id": "call", "organisation_id": "org", "application_id": "app",
-         "request_id": "id", "allocation_id": "id", "trigger": "trigger"}
+         "request_id": "id", "allocation_id": "id", "repayment_id": "id",
+         "trigger": "trigger"}
 
 
 def _body_routes(app) -> set[tuple[str, str]]:

@@ -35,6 +35,7 @@ from aap.money import format_eur
 from aap.services import accounts, applications, calls, organisations, reviews, scoring, workflow
 from aap.timeutil import PARIS, now, to_paris
 from workflows import get_workflow
+from workflows.application import PHASES
 
 DEMO_PASSWORD = "Demo-AAP-2026"
 DEMO_HASH_METHOD = "pbkdf2:sha256:20000"
@@ -768,8 +769,8 @@ REVIEW_COMMENTS = {
 }
 
 # States whose grant was decided at the first session (the others at the second).
-FIRST_SESSION = {"in_progress", "report_submitted", "report_approved", "closed", "cancelled"}
-PAST_PROJECT = {"report_submitted", "report_approved", "closed"}
+FIRST_SESSION = {*PHASES["later_payments"], *PHASES["settled"]}
+PAST_PROJECT = set(PHASES["report"]) - {"in_progress"}
 
 
 # -- identifiers -------------------------------------------------------------------

@@ -14,35 +14,16 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from aap.models import Application
 from aap.timeutil import now, to_paris
 from forms.fields import EuroField, MultiCheckboxField
+from workflows.application import TRIGGER_LABELS, triggers_guarded_by
 
 COMMENT_MAX = 5000
 
-#: What each trigger is called on its button (and the title of its form).
-ACTION_LABELS = {
-    "submit": _l("Déposer le dossier"),
-    "resubmit": _l("Redéposer le dossier complété"),
-    "withdraw": _l("Retirer le dossier"),
-    "request_completion": _l("Demander des compléments"),
-    "declare_eligible": _l("Déclarer recevable"),
-    "declare_ineligible": _l("Déclarer irrecevable"),
-    "open_review": _l("Ouvrir l'évaluation par le jury"),
-    "close_review": _l("Clore l'évaluation"),
-    "propose": _l("Proposer au financement"),
-    "waitlist": _l("Mettre sur liste d'attente"),
-    "reject": _l("Refuser"),
-    "promote": _l("Proposer au financement (depuis la liste d'attente)"),
-    "grant": _l("Accorder la subvention"),
-    "sign_convention": _l("Enregistrer la convention signée"),
-    "pay": _l("Enregistrer un versement"),
-    "payment": _l("Enregistrer un versement"),
-    "request_report_changes": _l("Demander des corrections du compte rendu"),
-    "approve_report": _l("Approuver le compte rendu"),
-    "close": _l("Clore le dossier"),
-    "cancel": _l("Annuler la subvention"),
-}
+#: What each trigger is called on its button (and the title of its form): the workflow
+#: definition's labels, translated when shown; a later payment is recorded like ``pay``.
+ACTION_LABELS = {trigger: _l(label) for trigger, label in TRIGGER_LABELS.items()}
+ACTION_LABELS["payment"] = ACTION_LABELS["pay"]
 #: Triggers whose motivation is required by the workflow's guards.
-COMMENT_REQUIRED = {"request_completion", "declare_ineligible", "request_report_changes",
-                    "cancel"}
+COMMENT_REQUIRED = triggers_guarded_by("comment_required")
 #: Triggers that end a file or refuse it (their button says so).
 DANGEROUS = {"declare_ineligible", "reject", "withdraw", "cancel"}
 #: The engine's field paths -> the form's field names.

@@ -130,6 +130,7 @@ class Workflow:
         self.states: list[dict[str, str]] = definition["states"]
         self.specs = [TransitionSpec.from_data(t) for t in definition["transitions"]]
         self.trigger_labels: dict[str, str] = definition.get("trigger_labels", {})
+        self.phases: dict[str, tuple[str, ...]] = dict(definition.get("phases", {}))
         self.hooks = hooks
         self._check_names()
         self.machine = Machine(
@@ -146,6 +147,10 @@ class Workflow:
 
     def _check_names(self) -> None:
         names = {s["name"] for s in self.states}
+        for phase, states in self.phases.items():
+            unknown = set(states) - names
+            if unknown:
+                raise ValueError(f"phase {phase}: unknown states {sorted(unknown)}")
         for spec in self.specs:
             unknown = {*spec.source, spec.dest} - names
             if unknown:
@@ -171,6 +176,10 @@ class Workflow:
 
     def trigger_label(self, trigger: str) -> str:
         return self.trigger_labels.get(trigger, trigger)
+
+    def phase(self, name: str) -> frozenset[str]:
+        """The states of a phase of the definition (KeyError for an unknown phase)."""
+        return frozenset(self.phases[name])
 
     def roles_for(self, trigger: str) -> set[str]:
         return {r for s in self.specs if s.trigger == trigger for r in s.roles}

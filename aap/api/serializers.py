@@ -7,9 +7,9 @@ from aap.models.accounts import Role
 from aap.services import audit, calls, money, scoring
 from aap.services.budget import BudgetSummary
 from workflows import get_workflow
+from workflows.application import PHASES
 
-DECIDED_STATES = {"granted", "contracted", "in_progress", "report_submitted",
-                  "report_approved", "closed", "rejected", "cancelled"}
+DECIDED_STATES = PHASES["decided"]
 
 
 def fund_out(fund: Fund) -> dict:

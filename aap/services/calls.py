@@ -27,6 +27,7 @@ from aap.models.accounts import Role
 from aap.services import identifiers
 from aap.timeutil import PARIS, now, to_paris
 from aap.vocabulary import N_
+from workflows.application import PHASES
 
 
 def create_fund(data: dict) -> Fund:
@@ -126,10 +127,7 @@ CALL_FIELDS = (
 )
 #: States reached through the ranking (a proposal, a waitlist, a decision): the
 #: allocation parameters have been used by then.
-RANKED_STATES = (
-    "proposed", "waitlisted", "granted", "contracted", "in_progress", "report_submitted",
-    "report_approved", "closed", "cancelled",
-)
+RANKED_STATES = PHASES["allocated"]
 
 REASON_APPLICATIONS = N_(
     "Des dossiers existent pour cet appel : le changer les rattacherait à un autre "

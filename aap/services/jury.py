@@ -11,8 +11,9 @@ from aap.errors import ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, Review, User
 from aap.services import audit, notifications
+from workflows.application import PHASES
 
-ASSIGNABLE_STATES = ("eligible", "in_review")
+ASSIGNABLE_STATES = PHASES["assignable"]
 MODES = ("all", "envelope", "balanced")
 
 

@@ -46,14 +46,15 @@ from aap.models.accounts import Role
 from aap.money import format_eur
 from aap.services import audit, notifications, policies
 from aap.timeutil import now, parse_date, to_paris
+from workflows.application import PHASES
 from workflows.engine import GuardFailed, NotVisible, RoleNotAllowed, StateNotAllowed
 
 #: Where a repayment may be claimed: the money's use is known.
-CLAIM_STATES = ("report_approved", "closed", "cancelled")
+CLAIM_STATES = PHASES["claimable"]
 #: Where the report tells what the grant justifies.
-REPORTED_STATES = ("report_approved", "closed")
+REPORTED_STATES = PHASES["justified"]
 #: Grants that commit only what was paid less what was claimed back.
-SETTLED_STATES = ("closed", "cancelled")
+SETTLED_STATES = PHASES["settled"]
 REFERENCE_MAX = 60
 REASON_MAX = 10_000
 EXCEEDS = "repayment_exceeds_paid"

@@ -33,7 +33,7 @@ from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
 from forms.application import ApplicationForm, ReportForm, line_field_name
 from forms.organisation import InvitationForm, JoinRequestForm, OrganisationForm
-from workflows.application import BEFORE_DECISION, EDITABLE_STATES
+from workflows.application import BEFORE_DECISION, EDITABLE_STATES, PHASES
 from workflows.engine import GuardFailed, StateNotAllowed, WorkflowError
 from workflows.guards import report_gap
 
@@ -43,7 +43,7 @@ bp = Blueprint("applicant", __name__, url_prefix="/porteur")
 # close of the review, ...) are internal to the instruction.
 APPLICANT_COMMENTS = {"request_completion", "declare_ineligible", "reject",
                       "request_report_changes", "cancel", "withdraw"}
-REPORT_STATES = ("in_progress", "report_submitted", "report_approved", "closed")
+REPORT_STATES = PHASES["report"]
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -75,10 +75,9 @@ def next_step(app: Application, at) -> NextStep:
                         "applicant.edit", urgent=True)
     if app.state == "in_progress":
         return NextStep(_("Déposer le compte rendu financier"), "applicant.report", urgent=True)
-    if app.state in ("submitted", "eligible", "in_review", "reviewed", "waitlisted",
-                     "proposed"):
+    if app.state in PHASES["before_decision"]:  # past the draft and the completion
         return NextStep(_("Aucune action : dossier en cours d'instruction"))
-    if app.state in ("granted", "contracted"):
+    if app.state in PHASES["awaiting_payment"]:
         return NextStep(_("Aucune action : versement à venir"))
     return NextStep(_("Aucune action attendue"))
 

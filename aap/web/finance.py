@@ -10,11 +10,11 @@ from aap.extensions import db
 from aap.models import Application, Call
 from aap.services import budget
 from aap.web.access import page_arg, role_required
+from workflows.application import PHASES
 
 bp = Blueprint("finance", __name__, url_prefix="/finances")
 PER_PAGE = 25
-FINANCE_STATES = ("granted", "contracted", "in_progress", "report_submitted",
-                  "report_approved", "closed", "cancelled")
+FINANCE_STATES = PHASES["funded"]
 
 
 @bp.get("/")

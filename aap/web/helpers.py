@@ -31,16 +31,6 @@ ROLE_LABELS = {
     Role.ADMIN: _l("Administrateur"),
 }
 
-# The state labels live in the workflow definition (in French); they are listed here so
-# that the extractor finds them, and translated when displayed (see ``state_label``).
-STATE_LABELS = (
-    N_("Brouillon"), N_("Déposé"), N_("À compléter"), N_("Irrecevable"), N_("Recevable"),
-    N_("En instruction par le jury"), N_("Évalué"), N_("Sur liste d'attente"),
-    N_("Proposé au financement"), N_("Refusé"), N_("Subvention accordée"),
-    N_("Convention signée"), N_("En cours (versement effectué)"), N_("Compte rendu déposé"),
-    N_("Compte rendu approuvé"), N_("Clos"), N_("Retiré"), N_("Annulé"),
-)
-
 # Audited actions that are not state changes (see ``aap.services.audit.record_action``).
 ACTION_LABELS = {
     "create": _l("Dossier créé"),

@@ -25,6 +25,7 @@ from aap.models import Application, User
 from aap.models.accounts import Role
 from aap.money import format_eur
 from aap.services import applications, policies
+from workflows.application import PHASES
 
 #: The default schedule when no signed convention recorded one: 80 % on signature, the
 #: balance once the final report is approved.
@@ -36,8 +37,7 @@ KIND_LABELS = {
 }
 REPORT_MONTHS = 6
 #: The states in which a grant stands (decided, not cancelled).
-GRANTED_STATES = ("granted", "contracted", "in_progress", "report_submitted",
-                  "report_approved", "closed")
+GRANTED_STATES = PHASES["standing"]
 STAFF = (Role.INSTRUCTOR, Role.FINANCE)
 
 

@@ -142,7 +142,7 @@ def test_the_phases_agree_with_the_transitions():
 
 def test_the_modules_use_the_phases(app):
     from aap.api import serializers
-    from aap.services import calls, jury, repayments
+    from aap.services import calls, conventions, jury, repayments
     from aap.services.exports import jury as jury_export
     from aap.web import applicant, finance, instructor_jury
 
@@ -162,6 +162,7 @@ def test_the_modules_use_the_phases(app):
         "claimable": repayments.CLAIM_STATES,
         "justified": repayments.REPORTED_STATES,
         "settled": repayments.SETTLED_STATES,
+        "standing": conventions.GRANTED_STATES,
     }
     for phase, states in derived.items():
         assert set(states) == SPEC_PHASES[phase], phase

@@ -64,6 +64,7 @@ PHASES: dict[str, tuple[str, ...]] = {
                  "report_approved", "closed"),
     "awaiting_payment": ("granted", "contracted"),
     "cancellable": ("granted", "contracted", "in_progress"),
+    "payable": ("granted", "contracted", "in_progress", "report_submitted", "report_approved"),
     "later_payments": ("in_progress", "report_submitted", "report_approved"),
     "report": ("in_progress", "report_submitted", "report_approved", "closed"),
     "justified": ("report_approved", "closed"),
@@ -93,6 +94,8 @@ PHASE_DOCS: dict[str, str] = {
     "awaiting_payment": "Granted, convention signed or not: the first payment fires pay.",
     "cancellable": "Granted until the report: the instructor may cancel the grant "
                    "(SPEC: granted … in_progress, cancel); the unpaid part is freed.",
+    "payable": "Payments are recorded from the grant until the report is approved (the "
+               "first fires pay, the next ones are audited actions).",
     "later_payments": "After the first payment and until the report is approved: later "
                       "payments are recorded without a state change.",
     "report": "The final report (CERFA 15059): due, filed, approved, then archived.",

@@ -40,10 +40,10 @@ from aap.extensions import db
 from aap.models import Application, AuditEvent, Call, Repayment
 from aap.services.repayments import justified_cents
 from aap.timeutil import to_paris
+from workflows.application import PHASES
 
 #: Grants that may still be paid (SPEC 4: payments from granted to report_approved).
-PAYABLE_STATES = ("granted", "contracted", "in_progress", "report_submitted",
-                  "report_approved")
+PAYABLE_STATES = PHASES["payable"]
 #: The report is expected from the applications in this state.
 REPORT_EXPECTED_STATE = "in_progress"
 REPORT_DELAY_MONTHS = 6

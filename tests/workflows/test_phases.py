@@ -47,6 +47,7 @@ SPEC_PHASES = {
     # "granted … in_progress | cancel"
     "cancellable": {"granted", "contracted", "in_progress"},
     # "Payments are recorded from granted to report_approved": later ones from in_progress
+    "payable": {"granted", "contracted", "in_progress", "report_submitted", "report_approved"},
     "later_payments": {"in_progress", "report_submitted", "report_approved"},
     # "in_progress | submit_report", approve_report, close
     "report": {"in_progress", "report_submitted", "report_approved", "closed"},
@@ -143,6 +144,7 @@ def test_the_phases_agree_with_the_transitions():
 def test_the_modules_use_the_phases(app):
     from aap.api import serializers
     from aap.services import calls, conventions, jury, repayments
+    from aap.services import finance as finance_service
     from aap.services.exports import jury as jury_export
     from aap.web import applicant, finance, instructor_jury
 
@@ -163,6 +165,7 @@ def test_the_modules_use_the_phases(app):
         "justified": repayments.REPORTED_STATES,
         "settled": repayments.SETTLED_STATES,
         "standing": conventions.GRANTED_STATES,
+        "payable": finance_service.PAYABLE_STATES,
     }
     for phase, states in derived.items():
         assert set(states) == SPEC_PHASES[phase], phase

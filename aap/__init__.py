@@ -9,8 +9,8 @@ from flask import Flask, g, has_request_context, jsonify, render_template, reque
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from aap.config import (
     check_production_secrets,
@@ -21,19 +21,20 @@ from aap.config import (
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
 from aap.input import CleanRequest, InputRefused, check_api_request
 
-MAX_DB_INT = 2**63 - 1  # the largest BIGINT (SQLite INTEGER, PostgreSQL bigint)
+MAX_DB_INT = 2**31 - 1  # the largest id: id columns are PostgreSQL integers (32 bits)
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """``<int:...>`` bounded to a database BIGINT: a larger id is a 404, not an overflow."""
+    """``<int:...>`` bounded to the database's ids: a larger id is a 404 at once (not an
+    overflow, and not a 405 from another route of the same path)."""
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
         if number > MAX_DB_INT:
-            raise ValidationError()
+            raise NotFound()
         return number
 
 

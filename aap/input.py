@@ -82,6 +82,8 @@ def accepts_multipart(view: Callable) -> Callable:
 
 def check_api_request() -> None:
     """Raise :class:`InputRefused` for a malformed API request (see the module doc)."""
+    if request.routing_exception is not None:
+        return  # an unknown path or method answers first (404, 405)
     if any(CONTROL.search(v) for v in _raw_query_values()):
         raise InputRefused(400, "malformed",
                            "Caractère de contrôle interdit dans les paramètres de la requête.")

@@ -27,9 +27,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-
-from aap.money import format_eur as _format_eur
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 OVERFLOW_RULES = ("partial", "skip", "stop")
 OUTCOMES = ("funded", "partial", "waitlisted", "rejected")
@@ -73,8 +73,9 @@ class Parameters:
     aggregation: str = "mean"
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One application's outcome (a named tuple: a run makes hundreds of thousands)."""
+
     application_id: int
     reference: str
     rank: int | None
@@ -100,6 +101,7 @@ class Result:
 
 # -- canonical inputs ---------------------------------------------------------------
 
+@lru_cache(maxsize=65536)
 def _dec(value: Decimal | None) -> str | None:
     return None if value is None else format(Decimal(value).normalize(), "f")
 
@@ -206,7 +208,10 @@ def _split(candidates: Sequence[Candidate], params: Parameters
 def _order(fundable: list[Candidate], params: Parameters
            ) -> tuple[list[Candidate], set[int]]:
     """By score, best first; equal scores by the draw. Returns who was drawn."""
-    ordered = sorted(fundable, key=lambda c: (-c.score, draw_key(params.seed, c.reference)))
+    # two stable sorts (the second keeps the draw's order among equal scores): cheaper
+    # than one on (-score, draw) for a hundred thousand rows
+    ordered = sorted(fundable, key=lambda c: draw_key(params.seed, c.reference))
+    ordered.sort(key=lambda c: c.score, reverse=True)
     counts: dict[Decimal, int] = {}
     for c in ordered:
         counts[c.score] = counts.get(c.score, 0) + 1
@@ -217,7 +222,7 @@ def _grey_zone_order(ordered: list[Candidate], drawn: set[int], params: Paramete
                      ) -> tuple[list[Candidate], set[int]]:
     """Reorder by the draw the block of scores within ``grey_zone`` of the funding line
     (the score of the last application a run without grey zone funds)."""
-    first = _Greedy(params).run(ordered, drawn)
+    first = _Greedy(params, explain=False).run(ordered, drawn)
     funded_scores = [r.score for r in first if r.proposed_cents > 0]
     if not funded_scores:
         return ordered, drawn
@@ -235,6 +240,7 @@ def _grey_zone_order(ordered: list[Candidate], drawn: set[int], params: Paramete
 @dataclass
 class _Greedy:
     params: Parameters
+    explain: bool = True  # False: amounts only (the grey zone's first pass)
     left_call: int = 0
     left_envelope: dict[str, int] = field(default_factory=dict)
     given_organisation: dict[int, int] = field(default_factory=dict)
@@ -243,6 +249,16 @@ class _Greedy:
         self.left_call = self.params.budget_cents
         self.left_envelope = {e.key: e.budget_cents for e in self.params.envelopes}
         self.labels = {e.key: e.label for e in self.params.envelopes}
+        self.sources = {e.key: f"l'enveloppe {e.label}" for e in self.params.envelopes}
+        # exact integer ratios: no Decimal arithmetic per row
+        self.min_share = Decimal(self.params.partial_min_share).as_integer_ratio()
+        share = self.params.cap_share_of_cost
+        self.cost_share = Decimal(share).as_integer_ratio() if share is not None else (1, 1)
+
+    def _enough(self, amount: int, wanted: int) -> bool:
+        """At least ``partial_min_share`` of what was wanted."""
+        numerator, denominator = self.min_share
+        return amount * denominator >= numerator * wanted
 
     def run(self, ordered: list[Candidate], drawn: set[int]) -> list[Row]:
         rows: list[Row] = []
@@ -267,8 +283,8 @@ class _Greedy:
             amount, why = p.cap_per_application_cents, (
                 f"plafond de {format_eur(p.cap_per_application_cents)} par dossier")
         if p.cap_share_of_cost is not None:
-            share_cap = int((Decimal(c.project_cost_cents) * p.cap_share_of_cost)
-                            .to_integral_value(ROUND_FLOOR))
+            numerator, denominator = self.cost_share
+            share_cap = c.project_cost_cents * numerator // denominator
             if amount > share_cap:
                 amount, why = share_cap, (
                     f"plafond de {_percent(p.cap_share_of_cost)} du coût du projet")
@@ -285,20 +301,22 @@ class _Greedy:
         if c.envelope in self.left_envelope:
             left = self.left_envelope[c.envelope]
             if left < self.left_call:
-                return left, f"l'enveloppe {self.labels[c.envelope]}"
+                return left, self.sources[c.envelope]
         return self.left_call, "l'appel"
 
     def _fund(self, c: Candidate, rank: int, drawn: set[int]) -> Row:
+        if self.left_call <= 0:  # the common case of a long list: nothing is left
+            return self._waitlisted(c, rank, drawn, "budget de l'appel épuisé")
         wanted, cap = self._wanted(c)
         if wanted <= 0:
             return self._waitlisted(c, rank, drawn, cap or "montant nul")
         room, source = self._room(c)
         if wanted <= room:
             return self._give(c, rank, drawn, wanted, cap, None)
-        share = self.params.partial_min_share
-        if self.params.overflow == "partial" and room > 0 and room >= share * wanted:
+        if self.params.overflow == "partial" and room > 0 and self._enough(room, wanted):
             return self._give(c, rank, drawn, room, cap, f"reliquat de {source}")
-        return self._waitlisted(c, rank, drawn, _no_room(source, room, self.params, wanted))
+        why = _no_room(source, room, self.params, wanted) if self.explain else ""
+        return self._waitlisted(c, rank, drawn, why)
 
     def _give(self, c: Candidate, rank: int, drawn: set[int], amount: int, cap: str | None,
               remainder: str | None, pooled: bool = False) -> Row:
@@ -311,14 +329,16 @@ class _Greedy:
         why = [w for w in (cap, remainder) if w]
         if pooled:
             why.append("financé sur le reliquat commun des enveloppes")
+        reason = _reason(c, rank, self.params, amount, why or ["financé"], drawn) \
+            if self.explain else ""
         return Row(c.application_id, c.reference, rank, c.score, c.requested_cents, amount,
-                   outcome, _reason(c, rank, self.params, amount, why or ["financé"], drawn),
-                   c.envelope, amount if pooled else 0, c.application_id in drawn)
+                   outcome, reason, c.envelope, amount if pooled else 0,
+                   c.application_id in drawn)
 
     def _waitlisted(self, c: Candidate, rank: int, drawn: set[int], why: str) -> Row:
+        reason = _reason(c, rank, self.params, 0, [why], drawn) if self.explain else ""
         return Row(c.application_id, c.reference, rank, c.score, c.requested_cents, 0,
-                   "waitlisted", _reason(c, rank, self.params, 0, [why], drawn), c.envelope,
-                   0, c.application_id in drawn)
+                   "waitlisted", reason, c.envelope, 0, c.application_id in drawn)
 
     @staticmethod
     def _after_stop(stopped_at: int) -> str:
@@ -341,7 +361,7 @@ class _Greedy:
             wanted, cap = self._wanted(c)
             amount = min(wanted, pool)
             enough = amount == wanted or (self.params.overflow == "partial"
-                                          and amount >= self.params.partial_min_share * wanted)
+                                          and self._enough(amount, wanted))
             if amount <= 0 or not enough:
                 out.append(row)
                 continue
@@ -384,12 +404,17 @@ def _reason(c: Candidate, rank: int, params: Parameters, amount: int, why: list[
     return f"{head} : {' ; '.join(why)}"
 
 
+@lru_cache(maxsize=65536)
 def format_eur(cents: int) -> str:
-    """Euros as a reason shows them: « 5 000 € », cents only when there are some."""
-    text = _format_eur(cents)
-    return text.replace(",00\xa0€", "\xa0€").replace(",00 €", " €")
+    """Euros as a reason shows them, as babel writes fr_FR (« 5 000 € », « 5 000,50 € »)
+    without its cost: a run writes hundreds of thousands of them."""
+    sign, cents = ("-", -cents) if cents < 0 else ("", cents)
+    euros, rest = divmod(cents, 100)
+    text = f"{euros:,}".replace(",", "\u202f")
+    return f"{sign}{text}{f',{rest:02d}' if rest else ''}\xa0€"
 
 
+@lru_cache(maxsize=65536)
 def _score(value: Decimal) -> str:
     text = format(Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP), "f")
     return text.replace(".", ",")

@@ -3,10 +3,18 @@
 One query counts, one query reads the page (with the call, fund, organisation and
 envelope joined), one reads the page's scores: the cost does not grow with the rows.
 Visibility comes from ``policies.visible_applications`` (staff never see drafts).
+
+Sorting by score is the one ranking of the allocation engine
+(:func:`aap.services.allocation.ranking`: score, then the replayable draw), the order of
+the ranking page and of the jury workbook. It reads the matching ids and their mean in one
+query, then ranks each call with scored applications (a fixed number of queries per such
+call, whatever the rows); across calls, the calls' rankings are merged by score on their
+scale.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, case, exists, func, literal, or_, select
@@ -15,7 +23,7 @@ from sqlalchemy.orm import contains_eager, lazyload
 
 from aap.extensions import db
 from aap.models import Application, Call, Envelope, Organisation, Review, User
-from aap.services import aggregation, policies, scoring
+from aap.services import aggregation, allocation, policies, scoring
 
 SORTS = ("recent", "reference", "requested", "submitted", "score", "title")
 DEFAULT_SORT = "recent"
@@ -69,7 +77,7 @@ def _like(text: str) -> str:
 
 def _score_subquery():
     """Per application: the mean of the counted juror totals and how many there are
-    (the ``mean`` aggregation, used to sort; the page shows the service's aggregate)."""
+    (which applications have a score, and how to merge calls' rankings)."""
     return (
         select(Review.application_id.label("application_id"),
                func.avg(Review.total).label("mean"), func.count(Review.id).label("n"))
@@ -124,17 +132,40 @@ def _ordered(query: Select, filters: Filters) -> Select:
         keys = [direction(Application.submitted_at)]
     elif sort == "title":
         keys = [direction(func.lower(Application.title))]
-    elif sort == "score":
-        scores = _score_subquery()
-        query = query.outerjoin(scores, scores.c.application_id == Application.id)
-        # no score under the call's minimum number of reviews (sorted last)
-        counted = case((scores.c.n >= Call.min_reviews, scores.c.mean), else_=None)
-        query = query.join(Call, Call.id == Application.call_id)
-        keys = [direction(counted)]
     else:
         return query.order_by(Application.id.desc() if filters.descending
                               else Application.id.asc())
     return query.order_by(*keys, Application.id.desc())
+
+
+def ranked_ids(query: Select, method: str = "mean", descending: bool = True) -> list[int]:
+    """The ids of ``query``'s applications in the one ranking's order (best first, or
+    worst first), the unscored last (latest first)."""
+    matched = query.subquery("matched")
+    scores = _score_subquery()
+    counted = case((scores.c.n >= Call.min_reviews, scores.c.mean / Call.scale), else_=None)
+    rows = db.session.execute(
+        select(matched.c.id, matched.c.call_id, counted.label("score"))
+        .join(Call, Call.id == matched.c.call_id)
+        .outerjoin(scores, scores.c.application_id == matched.c.id)
+        .order_by(matched.c.id.desc())).all()
+    by_call: dict[int, list[int]] = {}
+    for row in rows:
+        by_call.setdefault(row.call_id, []).append(row.id)
+    scored_calls = sorted({row.call_id for row in rows if row.score is not None})
+    share = {row.id: row.score for row in rows}
+    calls = {c.id: c for c in db.session.scalars(select(Call).where(Call.id.in_(scored_calls)))
+             } if scored_calls else {}
+    orders, ranked = [], set()
+    for call_id in scored_calls:
+        ranks = allocation.ranking(calls[call_id], by_call[call_id], method)
+        order = sorted((i for i, rank in ranks.items() if rank is not None), key=ranks.get)
+        ranked.update(order)
+        # within a call, the engine's order; across calls, by score on the call's scale
+        orders.append([(-(share[i] or 0), i) for i in order])
+    best_first = [i for _, i in heapq.merge(*orders, key=lambda pair: pair[0])]
+    unscored = [row.id for row in rows if row.id not in ranked]
+    return (best_first if descending else best_first[::-1]) + unscored
 
 
 def search(actor: User, filters: Filters, *, page: int = 1, per_page: int = PER_PAGE,
@@ -143,12 +174,20 @@ def search(actor: User, filters: Filters, *, page: int = 1, per_page: int = PER_
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    items = list(db.session.scalars(
-        _ordered(query, filters)
-        .options(contains_eager(Application.organisation), lazyload(Application.budget_lines),
-                 lazyload(Application.envelope))
-        .limit(per_page).offset((page - 1) * per_page)
-    ).unique())
+    options = (contains_eager(Application.organisation), lazyload(Application.budget_lines),
+               lazyload(Application.envelope))
+    if filters.sort == "score":
+        ids = ranked_ids(query, method, filters.descending)
+        ids = ids[(page - 1) * per_page:page * per_page]
+        position = {app_id: i for i, app_id in enumerate(ids)}
+        items = sorted(db.session.scalars(
+            query.where(Application.id.in_(ids)).options(*options)).unique(),
+            key=lambda a: position[a.id]) if ids else []
+    else:
+        items = list(db.session.scalars(
+            _ordered(query, filters).options(*options)
+            .limit(per_page).offset((page - 1) * per_page)
+        ).unique())
     _attach_envelopes(items)
     return ResultPage(items=items, page=page, per_page=per_page, total=total,
                       scores=page_scores(items, method))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,12 +23,13 @@ from wtforms.fields.choices import SelectChoice
 from aap.errors import DomainError, ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, User
-from aap.services import aggregation, jury, scoring, workflow
+from aap.services import aggregation, allocation, jury, scoring, workflow
 from aap.services.exports import jury as jury_export
 from aap.web import charts
 from aap.web.access import role_required
 from aap.web.instructor import bp
 from forms.review import AssignmentForm, CloseReviewForm, ConfirmForm, RecordConflictForm
+from workflows.application import PHASES
 
 __all__ = ["bp"]
 
@@ -39,8 +41,9 @@ METHOD_LABELS = {
     "normalized": _l("Scores normalisés par juré (z-scores ramenés à l'échelle)"),
 }
 # The applications a ranking shows: scored or being scored, still in the running or decided.
-RANKED_STATES = tuple(s for s in jury_export.REVIEWED_STATES if s != "withdrawn")
-WORKING_STATES = ("eligible", "in_review", "reviewed")
+RANKED_STATES = PHASES["ranked"]
+# The applications of the jury's work (assignment, progress, conflicts).
+WORKING_STATES = PHASES["jury"]
 
 
 def _url_or(endpoint: str, fallback: str | None, **values) -> str | None:
@@ -258,6 +261,7 @@ class RankRow:
     rank: int | None
     near: bool
     movers: list[str]
+    drawn: bool = False  # tied on score: placed by the draw
 
 
 @dataclass
@@ -288,23 +292,26 @@ def jury_ranking(call_id: int):
         min_reviews=call.min_reviews) if scores else {}
     names = _names({j for _, j in scores} | {m.user_id for m in call.jury})
     margin = Decimal(call.scale) / 10
-    ordered = sorted(apps, key=lambda a: (results[a.id].score is None,
-                                          -(results[a.id].score or 0), a.reference or ""))
-    rows, rank, previous = [], 0, None
-    for position, app in enumerate(ordered, start=1):
+    # The one ranking (the allocation engine's): score, then the replayable draw; the
+    # unscored follow, by reference.
+    ranks = allocation.ranking(call, [a.id for a in apps], method) if apps else {}
+    ordered = sorted(apps, key=lambda a: (ranks[a.id] is None, ranks[a.id] or 0))
+    ties = Counter(results[a.id].score for a in apps if ranks[a.id] is not None)
+    rows = []
+    for app in ordered:
         result = results[app.id]
-        if result.score is not None and result.score != previous:
-            rank, previous = position, result.score
         moved = [names.get(j, str(j)) for j in movers.get(app.id, [])]
         near = result.score is not None and (abs(result.score - line) <= margin or bool(moved))
-        rows.append(RankRow(app, result, rank if result.score is not None else None, near,
-                            moved))
+        rows.append(RankRow(app, result, ranks[app.id], near, moved,
+                            drawn=ranks[app.id] is not None and ties[result.score] > 1))
     jurors = _juror_stats(scores, names)
     strip = charts.strip_chart([(j.juror, j.totals) for j in jurors], call.scale, line)
     bars = charts.bar_chart([(r.app.reference or "—", r.result.score, r.result.flagged, r)
                              for r in rows if r.result.score is not None], call.scale, line)
+    in_force = allocation.run_in_force(call)
     return render_template(
         "instructor/jury/ranking.html", call=call, method=method, methods=METHOD_LABELS,
+        seed=in_force.seed if in_force else f"appel-{call.id}", run_in_force=in_force,
         rows=rows, alpha=aggregation.krippendorff_alpha(scores), jurors=jurors,
         strip=strip, bars=bars, line=line, margin=margin,
         flagged=[r for r in rows if r.result.flagged],

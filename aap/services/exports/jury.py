@@ -1,4 +1,9 @@
-"""The jury report (xlsx): per application, per juror, aggregates, flags, and a chart."""
+"""The jury report (xlsx): per application, per juror, aggregates, flags, and a chart.
+
+The applications are listed in the one ranking of the allocation engine
+(:func:`aap.services.allocation.ranking`), the order of the ranking page and of the
+search: score, then the replayable draw for ties; the unscored follow, then the withdrawn
+applications the jury had reviewed (unranked)."""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ from sqlalchemy.orm import selectinload
 
 from aap.extensions import db
 from aap.models import Application, Call, Review
-from aap.services import aggregation, scoring
+from aap.services import aggregation, allocation, scoring
+from workflows.application import PHASES
 
-REVIEWED_STATES = ("in_review", "reviewed", "waitlisted", "proposed", "rejected", "granted",
-                   "contracted", "in_progress", "report_submitted", "report_approved",
-                   "closed", "cancelled", "withdrawn")
+#: The ranked phase, and the withdrawals (listed when the jury had reviewed them).
+REVIEWED_STATES = (*PHASES["ranked"], "withdrawn")
 BINS = 10
 
 
@@ -30,7 +35,18 @@ def _applications(call: Call) -> list[Application]:
         select(Application).where(Application.call_id == call.id,
                                   Application.state.in_(REVIEWED_STATES))
         .options(selectinload(Application.reviews).selectinload(Review.scores))
-        .order_by(Application.reference)))
+        .order_by(Application.reference, Application.id)))
+
+
+def _in_ranking_order(call: Call, apps: list[Application], method: str
+                      ) -> tuple[list[Application], dict[int, int | None]]:
+    """The applications in the one ranking's order and their ranks; withdrawn ones are
+    not ranked (listed last when they had reviews)."""
+    in_running = [a for a in apps if a.state in PHASES["ranked"]]
+    ranks = allocation.ranking(call, [a.id for a in in_running], method) if in_running else {}
+    ordered = sorted(in_running, key=lambda a: (ranks[a.id] is None, ranks[a.id] or 0))
+    withdrawn = [a for a in apps if a.state not in PHASES["ranked"] and a.reviews]
+    return ordered + withdrawn, ranks
 
 
 def _juror_names(apps: list[Application]) -> dict[int, str]:
@@ -42,7 +58,7 @@ def _juror_names(apps: list[Application]) -> dict[int, str]:
 
 
 def application_frame(call: Call, method: str = "mean") -> pd.DataFrame:
-    apps = _applications(call)
+    apps, ranks = _in_ranking_order(call, _applications(call), method)
     jurors = _juror_names(apps)
     scores = scoring.call_scores(call.id)
     results = aggregation.aggregate(
@@ -51,8 +67,6 @@ def application_frame(call: Call, method: str = "mean") -> pd.DataFrame:
     movers = aggregation.leave_one_juror_out(
         scores, line=float(call.min_total), method=method, scale=call.scale,
         min_reviews=call.min_reviews) if scores else {}
-    ranked = sorted((r.score, a) for a, r in results.items() if r.score is not None)
-    ranks = {a: i + 1 for i, (_, a) in enumerate(reversed(ranked))}
     rows = []
     for app in apps:
         result = results[app.id]

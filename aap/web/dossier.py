@@ -11,9 +11,18 @@ from sqlalchemy import select
 from aap.extensions import db
 from aap.models import Attachment
 from aap.models.accounts import Role
-from aap.services import applications, attachments, audit, policies, scoring, workflow
+from aap.services import (
+    applications,
+    attachments,
+    audit,
+    policies,
+    repayments,
+    scoring,
+    workflow,
+)
 from aap.services import reviews as reviews_service
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
+from forms.finance import received_form, repayment_form
 from forms.instruction import ACTION_LABELS, COMMENT_REQUIRED, DANGEROUS, FORMS, action_form
 from workflows import get_workflow
 from workflows.application import LATER_PAYMENT_STATES
@@ -46,8 +55,31 @@ def available_actions(user, app) -> list[str]:
     return triggers
 
 
+def finance_panel(app, failed: tuple[str, object, list[str]] | None = None) -> dict:
+    """The money trail's repayments, and for a finance officer the claim form (pre-filled
+    with what the authority proposes to claim) and a receipt form per repayment not yet
+    received. ``failed``: ``(name, form, general errors)`` of a refused form, shown again
+    with what was typed."""
+    name, failed_form, errors = failed or ("", None, [])
+    panel: dict = {"repayments": sorted(app.repayments, key=lambda r: r.id),
+                   "proposal": None, "claim_form": None, "received_forms": {},
+                   "failed": name, "failed_form": failed_form, "errors": errors}
+    if not policies.acts_as(current_user, app, Role.FINANCE):
+        return panel
+    proposal = repayments.proposal(app)
+    panel["proposal"] = proposal
+    if name == "claim":
+        panel["claim_form"] = failed_form
+    elif proposal is not None and repayments.claimable_cents(app):
+        panel["claim_form"] = repayment_form(fresh=True, proposal=proposal)
+    panel["received_forms"] = {
+        r.id: failed_form if name == f"received-{r.id}" else received_form(r.id, fresh=True)
+        for r in panel["repayments"] if r.received_on is None}
+    return panel
+
+
 def _render(app, *, failed: str | None = None, failed_form=None, general=None,
-            status: int = 200):
+            status: int = 200, finance_failed=None):
     triggers = available_actions(current_user, app)
     forms = {t: failed_form if t == failed else action_form(t, app, fresh=True)
              for t in triggers}
@@ -67,7 +99,7 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
         budget=budget_rows(app.budget()), triggers=triggers, forms=forms, failed=failed,
         general_errors=general or [], labels=ACTION_LABELS, comment_required=COMMENT_REQUIRED,
         dangerous=DANGEROUS, staff=staff, reviews=reviews, aggregate=aggregate,
-        files=files, kinds=ATTACHMENT_KINDS,
+        files=files, kinds=ATTACHMENT_KINDS, money=finance_panel(app, finance_failed),
     ), status
 
 
@@ -111,6 +143,65 @@ def act(application_id: int, trigger: str):
                        status=exc.status)
     flash(_("%(action)s : c'est fait.", action=ACTION_LABELS[trigger]), "success")
     return redirect(url_for("dossier.detail", application_id=application_id))
+
+
+def _refused(exc: WorkflowError, form) -> list[str]:
+    """The service's refusal on the form's inputs; the other messages in a list."""
+    general = form.show_problems({k: [_(m) for m in v] for k, v in (exc.fields or {}).items()})
+    message = _(exc.message)
+    if message not in {m for f in form.error_fields() for m in f.errors} | set(general):
+        general.insert(0, message)
+    return general
+
+
+@bp.post("/<int:application_id>/reversements")
+@login_required
+def claim_repayment(application_id: int):
+    """Claim a repayment (finance): the form is shown again, as typed, when refused."""
+    app = applications.get_visible(current_user, application_id)  # 404 first
+    if not policies.acts_as(current_user, app, Role.FINANCE):
+        abort(403, description=_("Seul un agent des finances émet un titre de reversement."))
+    form = repayment_form(fresh=False)
+    if not form.validate_on_submit():
+        return _render(app, finance_failed=("claim", form, []), status=422)
+    try:
+        repayments.claim(app, current_user, form.service_data())
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            raise
+        general = _refused(exc, form)
+        app = applications.get_visible(current_user, application_id)
+        return _render(app, finance_failed=("claim", form, general), status=exc.status)
+    flash(_("Titre de reversement enregistré ; le porteur en est informé."), "success")
+    return redirect(url_for("dossier.detail", application_id=application_id,
+                            _anchor="reversements"))
+
+
+@bp.post("/<int:application_id>/reversements/<int:repayment_id>/encaissement")
+@login_required
+def repayment_received(application_id: int, repayment_id: int):
+    """Record that a repayment was received (finance)."""
+    app = applications.get_visible(current_user, application_id)
+    repayment = repayments.get(app, repayment_id)
+    if not policies.acts_as(current_user, app, Role.FINANCE):
+        abort(403, description=_("Seul un agent des finances enregistre un encaissement."))
+    name = f"received-{repayment_id}"
+    form = received_form(repayment_id, fresh=False)
+    if not form.validate_on_submit():
+        return _render(app, finance_failed=(name, form, []), status=422)
+    try:
+        repayments.mark_received(repayment, current_user, form.received_on.data)
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            raise
+        general = _refused(exc, form)
+        app = applications.get_visible(current_user, application_id)
+        return _render(app, finance_failed=(name, form, general), status=exc.status)
+    flash(_("Encaissement du reversement enregistré."), "success")
+    return redirect(url_for("dossier.detail", application_id=application_id,
+                            _anchor="reversements"))
 
 
 @bp.get("/<int:application_id>/pieces/<int:attachment_id>")

@@ -43,6 +43,8 @@ ACTION_LABELS = {
     "jury_assigned": _l("Jurés désignés"),
     "remove_attachment": _l("Pièce jointe retirée"),
     "report_reminder": _l("Rappel du compte rendu envoyé"),
+    "repayment_claimed": _l("Titre de reversement émis"),
+    "repayment_received": _l("Reversement encaissé"),
 }
 
 # Messages of the services that reach the error pages, listed for the extractor.

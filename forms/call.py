@@ -38,7 +38,8 @@ OVERFLOW_LABELS = {
     "stop": _l("S'arrêter au premier dossier qui ne tient pas"),
 }
 #: The service's field names -> the form's (see ``aap.services.calls``).
-SERVICE_FIELDS = {"budget_cents": "budget", "rules": "max_request", "fund_id": "fund_id"}
+SERVICE_FIELDS = {"budget_cents": "budget", "rules": "max_request", "fund_id": "fund_id",
+                  "convention_threshold_cents": "convention_threshold"}
 ROW_LABELS = {"envelopes": _l("Enveloppe"), "grid": _l("Critère")}
 #: A locked field of the service -> the inputs it covers in the form.
 LOCK_INPUTS = {
@@ -147,6 +148,12 @@ class CallForm(FlaskForm):
     completion_days = IntegerField(_l("Délai par défaut pour compléter un dossier (jours)"),
                                    default=15,
                                    validators=[InputRequired(), NumberRange(min=1, max=365)])
+    convention_threshold = EuroField(_l("Convention obligatoire au-delà de (€)"),
+                                     default=23_000_00)
+    report_gap_threshold = DecimalField(
+        _l("Écart à expliquer dans le compte rendu financier au-delà de (%)"), places=None,
+        default=Decimal(15), validators=[Optional(), NumberRange(min=0, max=100)],
+        render_kw={"inputmode": "decimal"})
 
     def __init__(self, *args, funds=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -177,6 +184,12 @@ class CallForm(FlaskForm):
                 self[name].data = Decimal(values[name]).normalize()
         if "partial_min_share" in self._fields and values.get("partial_min_share") is not None:
             self.partial_min_share.data = _percent(values["partial_min_share"])
+        if "convention_threshold" in self._fields and \
+                values.get("convention_threshold_cents") is not None:
+            self.convention_threshold.data = values["convention_threshold_cents"]
+        if "report_gap_threshold" in self._fields and \
+                values.get("report_gap_threshold") is not None:
+            self.report_gap_threshold.data = _percent(values["report_gap_threshold"])
         self._rows("envelopes", [
             {"key": e["key"], "label": e["label"], "budget": e["budget_cents"]}
             for e in values.get("envelopes") or []])
@@ -244,6 +257,11 @@ class CallForm(FlaskForm):
                 out[name] = self[name].data
         if "partial_min_share" in self._fields:
             out["partial_min_share"] = _share(self.partial_min_share.data)
+        # left blank: the call keeps its threshold (the default for a new call)
+        if "convention_threshold" in self._fields and self.convention_threshold.data is not None:
+            out["convention_threshold_cents"] = self.convention_threshold.data
+        if "report_gap_threshold" in self._fields and self.report_gap_threshold.data is not None:
+            out["report_gap_threshold"] = _share(self.report_gap_threshold.data)
         if "envelopes" in self._fields:
             out["envelopes"] = [
                 {"key": (e.form.key.data or "").strip() or slug(e.form.label.data),

@@ -66,7 +66,19 @@ def _check_call(data: dict) -> dict[str, list[str]]:
     low, high = rules.get("min_request_cents"), rules.get("max_request_cents")
     if low is not None and high is not None and low > high:
         fields["rules"] = ["Le minimum dépasse le maximum."]
+    gap = data.get("report_gap_threshold")
+    if gap is not None and not Decimal(0) <= Decimal(str(gap)) <= Decimal(1):
+        fields["report_gap_threshold"] = ["Part entre 0 et 1 attendue (0,15 pour 15 %)."]
+    threshold = data.get("convention_threshold_cents")
+    if threshold is not None and threshold < 0:
+        fields["convention_threshold_cents"] = ["Le seuil ne peut pas être négatif."]
     return fields
+
+
+#: A convention is required above this grant (décret n° 2001-495: 23 000 €); a final
+#: report whose spending differs from the budget by more than this share is explained.
+CONVENTION_THRESHOLD_CENTS = 23_000_00
+REPORT_GAP_THRESHOLD = Decimal("0.15")
 
 
 def create_call(data: dict) -> Call:
@@ -86,6 +98,10 @@ def create_call(data: dict) -> Call:
         scale=data.get("scale", 20), min_total=Decimal(str(data.get("min_total", 0))),
         min_reviews=data.get("min_reviews", 1), overflow=data.get("overflow", "partial"),
         partial_min_share=Decimal(str(data.get("partial_min_share", "0.5"))),
+        convention_threshold_cents=_or(data.get("convention_threshold_cents"),
+                                       CONVENTION_THRESHOLD_CENTS),
+        report_gap_threshold=Decimal(str(_or(data.get("report_gap_threshold"),
+                                             REPORT_GAP_THRESHOLD))),
         envelopes=[Envelope(**e) for e in data.get("envelopes") or []],
         criteria=[
             Criterion(key=c["key"], label=c["label"], weight=Decimal(str(c.get("weight", 1))),
@@ -96,6 +112,10 @@ def create_call(data: dict) -> Call:
     db.session.add(call)
     db.session.commit()
     return call
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def set_jury(call: Call, juror_ids: list[int]) -> list[JuryMember]:
@@ -124,6 +144,7 @@ CALL_FIELDS = (
     "fund_id", "title", "description", "fiscal_year", "opens_at", "closes_at",
     "budget_cents", "envelopes", "rules", "grid", "scale", "min_total", "min_reviews",
     "overflow", "partial_min_share", "disagreement_threshold", "completion_days",
+    "convention_threshold_cents", "report_gap_threshold",
 )
 #: States reached through the ranking (a proposal, a waitlist, a decision): the
 #: allocation parameters have been used by then.
@@ -221,6 +242,8 @@ def current_values(call: Call) -> dict:
         "overflow": call.overflow, "partial_min_share": call.partial_min_share,
         "disagreement_threshold": call.disagreement_threshold,
         "completion_days": call.completion_days,
+        "convention_threshold_cents": call.convention_threshold_cents,
+        "report_gap_threshold": call.report_gap_threshold,
     }
 
 
@@ -228,7 +251,8 @@ def _normal(name: str, value):
     """Values compared the same way whatever their type (Decimal vs str, list order)."""
     if value is None:
         return None
-    if name in ("min_total", "partial_min_share", "disagreement_threshold"):
+    if name in ("min_total", "partial_min_share", "disagreement_threshold",
+                "report_gap_threshold"):
         return Decimal(str(value)).normalize()
     if name == "rules":
         return {k: (Decimal(str(v)).normalize() if k == "max_share_of_cost" and v is not None
@@ -328,7 +352,8 @@ def _apply_call(call: Call, values: dict) -> None:
                 criterion.weight, criterion.position = Decimal(str(row.get("weight", 1))), i
                 kept.append(criterion)
             call.criteria = kept
-        elif name in ("min_total", "partial_min_share", "disagreement_threshold"):
+        elif name in ("min_total", "partial_min_share", "disagreement_threshold",
+                      "report_gap_threshold"):
             setattr(call, name, Decimal(str(value)))
         elif name in ("title", "description"):
             setattr(call, name, (value or "").strip())

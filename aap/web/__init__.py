@@ -20,6 +20,7 @@ def register_web(app: Flask) -> None:
         finance,
         instructor,
         instructor_allocation,  # noqa: F401 - adds the allocation pages to the instructor bp
+        instructor_decisions,
         instructor_jury,  # noqa: F401 - adds the jury pages to the instructor blueprint
         jury,
         public,
@@ -27,5 +28,6 @@ def register_web(app: Flask) -> None:
 
     # Flask-Login shows its messages through this callback: translated like the rest
     login_manager.localize_callback = gettext
-    for module in (public, applicant, instructor, jury, finance, admin, dossier):
+    for module in (public, applicant, instructor, jury, finance, admin, dossier,
+                   instructor_decisions):
         app.register_blueprint(module.bp)

@@ -58,25 +58,29 @@ def _by_application(scores: Scores) -> dict[int, dict[int, float]]:
 
 
 def juror_offsets(scores: Scores) -> dict[int, float]:
-    """Least-squares juror offsets b_j in score_ij = a_i + b_j (with Σ b_j = 0)."""
-    apps = sorted({a for a, _ in scores})
+    """Least-squares juror offsets b_j in score_ij = a_i + b_j (with Σ b_j = 0).
+
+    The application effects are eliminated first (a_i is the mean of s_ij − b_j over its
+    jurors), which leaves a J × J system in the jurors' offsets alone (the Schur
+    complement of the normal equations): exact, and linear in the number of scores where
+    the full system (applications + jurors unknowns) was cubic in the applications."""
     jurors = sorted({j for _, j in scores})
     if len(jurors) < 2:
         return dict.fromkeys(jurors, 0.0)
-    a_index = {a: i for i, a in enumerate(apps)}
-    j_index = {j: len(apps) + i for i, j in enumerate(jurors)}
-    rows, targets = [], []
-    for (app_id, juror_id), total in scores.items():
-        row = np.zeros(len(apps) + len(jurors))
-        row[a_index[app_id]] = row[j_index[juror_id]] = 1.0
-        rows.append(row)
-        targets.append(total)
-    constraint = np.zeros(len(apps) + len(jurors))
-    constraint[len(apps):] = 1.0
-    rows.append(constraint)
-    targets.append(0.0)
-    solution, *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
-    return {j: float(solution[j_index[j]]) for j in jurors}
+    index = {j: k for k, j in enumerate(jurors)}
+    system = np.zeros((len(jurors), len(jurors)))
+    rhs = np.zeros(len(jurors))
+    for totals in _by_application(scores).values():
+        n, total = len(totals), sum(totals.values())
+        members = [index[j] for j in totals]
+        for k, juror_id in zip(members, totals, strict=True):
+            system[k, k] += 1.0
+            rhs[k] += totals[juror_id] - total / n
+            for other in members:
+                system[k, other] -= 1.0 / n
+    constrained = np.vstack([system, np.ones(len(jurors))])
+    solution, *_ = np.linalg.lstsq(constrained, np.append(rhs, 0.0), rcond=None)
+    return {j: float(solution[index[j]]) for j in jurors}
 
 
 def _z_scores(scores: Scores, scale: float) -> dict[int, float]:
@@ -111,11 +115,13 @@ def method_scores(scores: Scores, method: str, scale: float) -> dict[int, float]
 
 
 def aggregate(scores: Scores, *, application_ids: list[int], method: str = "mean",
-              scale: float = 20, min_reviews: int = 1, threshold: float | None = None
-              ) -> dict[int, AppAggregate]:
-    """Scores per application under every method; ``score`` is the chosen method's."""
+              scale: float = 20, min_reviews: int = 1, threshold: float | None = None,
+              methods: tuple[str, ...] = METHODS) -> dict[int, AppAggregate]:
+    """Scores per application under each of ``methods`` (``by_method``); ``score`` is the
+    chosen method's. Pass ``methods=(method,)`` when the others are not shown."""
     by_app = _by_application(scores)
-    computed = {m: method_scores(scores, m, scale) if scores else {} for m in METHODS}
+    wanted = tuple(dict.fromkeys((method, *methods)))
+    computed = {m: method_scores(scores, m, scale) if scores else {} for m in wanted}
     out = {}
     for app_id in application_ids:
         totals = sorted(by_app.get(app_id, {}).values())
@@ -129,7 +135,7 @@ def aggregate(scores: Scores, *, application_ids: list[int], method: str = "mean
             maximum=_dec(totals[-1]) if totals else None,
             spread=_dec(spread),
             flagged=bool(threshold is not None and spread is not None and spread > threshold),
-            by_method={m: _dec(computed[m].get(app_id)) if enough else None for m in METHODS},
+            by_method={m: _dec(computed[m].get(app_id)) if enough else None for m in wanted},
         )
     return out
 

@@ -43,7 +43,7 @@ def call_aggregates(call: Call, application_ids: list[int], method: str = "mean"
     return aggregation.aggregate(
         call_scores(call.id), application_ids=application_ids, method=method,
         scale=call.scale, min_reviews=call.min_reviews,
-        threshold=float(call.disagreement_threshold))
+        threshold=float(call.disagreement_threshold), methods=(method,))
 
 
 def application_aggregate(application: Application, method: str = "mean"

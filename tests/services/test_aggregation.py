@@ -143,3 +143,37 @@ def test_disagreement_flag_against_exact_arithmetic(totals, threshold):
     variance = (sum((t - mean) ** 2 for t in totals) / (n - 1)) if n >= 2 else None
     expected = variance is not None and variance > threshold ** 2
     assert aggregate(scores, application_ids=[1], threshold=threshold)[1].flagged is expected
+
+
+def _dense_offsets(scores):
+    """The full least-squares system (one unknown per application and per juror, plus
+    Σ b = 0), solved densely: an independent formulation of the juror offsets."""
+    import numpy as np
+
+    apps = sorted({a for a, _ in scores})
+    jurors = sorted({j for _, j in scores})
+    rows, targets = [], []
+    for (app_id, juror_id), total in scores.items():
+        row = np.zeros(len(apps) + len(jurors))
+        row[apps.index(app_id)] = row[len(apps) + jurors.index(juror_id)] = 1.0
+        rows.append(row)
+        targets.append(total)
+    rows.append(np.r_[np.zeros(len(apps)), np.ones(len(jurors))])
+    targets.append(0.0)
+    solution, *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
+    return {j: solution[len(apps) + k] for k, j in enumerate(jurors)}
+
+
+@given(st.integers(2, 6), st.integers(2, 25), st.randoms(use_true_random=False))
+def test_juror_offsets_equal_the_full_least_squares_solution(n_jurors, n_apps, rnd):
+    """On connected incomplete designs: every application scored by juror 0 and by a
+    random subset of the others (recusals and partial assignments)."""
+    scores = {}
+    for app_id in range(n_apps):
+        for juror in range(n_jurors):
+            if juror == 0 or rnd.random() < 0.6:
+                scores[(app_id, juror)] = rnd.uniform(0, 20) + juror
+    fast, dense = juror_offsets(scores), _dense_offsets(scores)
+    assert fast.keys() == dense.keys()
+    for juror in fast:
+        assert abs(fast[juror] - dense[juror]) < 1e-9

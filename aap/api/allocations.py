@@ -114,7 +114,7 @@ class CompareOut(Schema):
 
 
 def run_summary(run: AllocationRun) -> dict:
-    params = dict((run.parameters or {}).get("parameters", {}))
+    params = dict(run.parameters or {})
     author = db.session.get(User, run.created_by_id) if run.created_by_id else None
     return {"id": run.id, "call_id": run.call_id, "committed": run.committed,
             "in_force": run.in_force, "committed_at": run.committed_at,

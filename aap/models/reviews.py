@@ -88,9 +88,16 @@ class AllocationRun(db.Model):
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total_proposed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # SHA-256 of the canonical inputs (aap.allocation.engine.canonical_inputs): a replay
-    # recomputes it. ``parameters`` holds every input parameter of the run.
+    # recomputes it from ``parameters`` (every parameter of the run) and ``inputs`` (each
+    # application as the engine saw it; loaded only when asked for: it is large).
     digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     parameters: Mapped[dict | None] = mapped_column(JSON)
+    inputs: Mapped[list | None] = mapped_column(JSON, deferred=True)
+
+    @property
+    def document(self) -> dict:
+        """The canonical inputs, as ``aap.allocation.engine.from_canonical`` takes them."""
+        return {"parameters": self.parameters, "applications": self.inputs}
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property

@@ -21,6 +21,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import krippendorff
 import numpy as np
@@ -126,7 +127,7 @@ def aggregate(scores: Scores, *, application_ids: list[int], method: str = "mean
     for app_id in application_ids:
         totals = sorted(by_app.get(app_id, {}).values())
         enough = len(totals) >= max(min_reviews, 1)
-        spread = statistics.stdev(totals) if len(totals) >= 2 else None
+        spread, above = _spread(totals, threshold)
         out[app_id] = AppAggregate(
             application_id=app_id, n=len(totals),
             score=_dec(computed[method].get(app_id)) if enough else None,
@@ -134,10 +135,28 @@ def aggregate(scores: Scores, *, application_ids: list[int], method: str = "mean
             minimum=_dec(totals[0]) if totals else None,
             maximum=_dec(totals[-1]) if totals else None,
             spread=_dec(spread),
-            flagged=bool(threshold is not None and spread is not None and spread > threshold),
+            flagged=above,
             by_method={m: _dec(computed[m].get(app_id)) if enough else None for m in wanted},
         )
     return out
+
+
+def _spread(totals: list[float], threshold: float | None) -> tuple[float | None, bool]:
+    """The sample standard deviation of the totals, and whether it is above ``threshold``
+    (decided exactly: totals and threshold are in thousandths, as stored, so the variance
+    is an exact ratio of integers; statistics.stdev's fractions cost a hundred times more
+    on a call of ten thousand applications)."""
+    n = len(totals)
+    if n < 2:
+        return None, False
+    thousandths = [round(t * 1000) for t in totals]
+    s1, s2 = sum(thousandths), sum(t * t for t in thousandths)
+    numerator, denominator = n * s2 - s1 * s1, n * (n - 1)  # variance × 10⁶, as a ratio
+    spread = math.sqrt(numerator / denominator) / 1000
+    if threshold is None:
+        return spread, False
+    limit = Fraction(str(threshold)) * 1000
+    return spread, numerator * limit.denominator ** 2 > denominator * limit.numerator ** 2
 
 
 def krippendorff_alpha(scores: Scores) -> float | None:

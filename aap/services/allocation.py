@@ -183,7 +183,7 @@ def _today(call: Call, run: AllocationRun) -> tuple[list[Candidate], Parameters]
     """The inputs ``run`` would have today: the same what-if parameters and seed, today's
     budget left and today's reviewed applications (for a committed run, the same
     applications, which have moved on since by design)."""
-    stored_candidates, stored = engine.from_canonical(run.parameters)
+    stored_candidates, stored = engine.from_canonical(run.document)
     params = parameters_for(call, _overrides_of(stored, call), stored.seed)
     if run.committed:
         ids = [c.application_id for c in stored_candidates]
@@ -222,6 +222,10 @@ def _supersede(call: Call) -> None:
         AllocationRun.superseded_at.is_(None)).values(superseded_at=now()))
 
 
+def _document_columns(document: dict) -> dict:
+    return {"parameters": document["parameters"], "inputs": document["applications"]}
+
+
 def _store(call: Call, actor: User, cands: list[Candidate], params: Parameters,
            result: Result, committed: bool) -> AllocationRun:
     run = AllocationRun(
@@ -230,7 +234,7 @@ def _store(call: Call, actor: User, cands: list[Candidate], params: Parameters,
         partial_min_share=params.partial_min_share, grey_zone=params.grey_zone,
         seed=params.seed, committed=committed, committed_at=now() if committed else None,
         total_proposed_cents=result.total_proposed_cents, digest=result.digest,
-        parameters=engine.canonical_document(cands, params))
+        **_document_columns(engine.canonical_document(cands, params)))
     db.session.add(run)
     db.session.flush()
     if result.rows:
@@ -256,9 +260,12 @@ def run_in_force(call: Call) -> AllocationRun | None:
         AllocationRun.superseded_at.is_(None)).order_by(AllocationRun.id.desc()))
 
 
-def rows_of(run: AllocationRun) -> list[AllocationRow]:
-    return list(db.session.scalars(select(AllocationRow).where(
-        AllocationRow.run_id == run.id).order_by(AllocationRow.position)))
+def rows_of(run: AllocationRun) -> list:
+    """The run's rows in their order, as read-only rows (no ORM objects: a run may have
+    tens of thousands)."""
+    table = AllocationRow.__table__
+    return list(db.session.execute(select(table).where(table.c.run_id == run.id)
+                                   .order_by(table.c.position)))
 
 
 @dataclass(frozen=True)
@@ -276,7 +283,7 @@ class Replay:
 def replay(run: AllocationRun) -> Replay:
     """Recompute a stored run from its stored inputs: the digest and the rows must come
     out byte for byte. Also tells whether today's data would give the same inputs."""
-    cands, params = engine.from_canonical(run.parameters)
+    cands, params = engine.from_canonical(run.document)
     result = engine.allocate(cands, params)
     stored = [engine.Row(r.application_id, "", r.rank, r.score, r.requested_cents,
                          r.proposed_cents, r.outcome, r.reason, r.envelope, r.pooled_cents,

@@ -87,7 +87,7 @@ def _envelope_totals(run: AllocationRun, rows) -> list[dict]:
     for row, _app in rows:
         spent[row.envelope] += row.proposed_cents - row.pooled_cents
         pooled[row.envelope] += row.pooled_cents
-    envelopes = (run.parameters or {}).get("parameters", {}).get("envelopes", [])
+    envelopes = (run.parameters or {}).get("envelopes", [])
     return [{"label": label, "budget": cents, "spent": spent.get(key, 0),
              "pooled": pooled.get(key, 0)} for key, label, cents in envelopes]
 
@@ -102,7 +102,7 @@ def allocation_run(call_id: int, run_id: int, form: CommitForm | None = None,
     others = [r for r in allocation.runs_of(call) if r.id != run.id]
     return render_template(
         "instructor/allocation/run.html", call=call, run=run, rows=rows,
-        params=(run.parameters or {}).get("parameters", {}), others=others,
+        params=run.parameters or {}, others=others,
         envelopes=_envelope_totals(run, rows), outcome_labels=OUTCOME_LABELS,
         overflow_labels=OVERFLOW_LABELS, aggregation_labels=AGGREGATION_LABELS,
         author=_authors([run]).get(run.created_by_id), form=form or CommitForm(),

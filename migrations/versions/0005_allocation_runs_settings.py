@@ -36,6 +36,7 @@ def upgrade():
         batch_op.add_column(sa.Column('digest', sa.String(length=64), nullable=False,
                                       server_default=''))
         batch_op.add_column(sa.Column('parameters', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('inputs', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('superseded_at',
                                       aap.database.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('allocation_row', schema=None) as batch_op:
@@ -57,6 +58,7 @@ def downgrade():
         batch_op.drop_column('envelope')
     with op.batch_alter_table('allocation_run', schema=None) as batch_op:
         batch_op.drop_column('superseded_at')
+        batch_op.drop_column('inputs')
         batch_op.drop_column('parameters')
         batch_op.drop_column('digest')
     with op.batch_alter_table('call', schema=None) as batch_op:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aap.extensions import db
+from aap.models import AllocationRow
 from aap.services import allocation
 from tests.services.test_allocation import three  # noqa: F401 (fixture)
 
@@ -19,7 +20,8 @@ def test_replay_of_a_committed_run_matches(app, world, three):  # noqa: F811
 def test_replay_of_an_altered_run_fails(app, world, three):  # noqa: F811
     run = allocation.simulate(world.call, world.users["instructor"], seed="s")
     row = allocation.rows_of(run)[1]
-    row.reason = row.reason + " (modifié)"
+    db.session.execute(db.update(AllocationRow).where(AllocationRow.id == row.id)
+                       .values(reason=row.reason + " (modifié)"))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["allocate", "--replay", str(run.id)])
     assert result.exit_code == 1

@@ -9,7 +9,7 @@ import pytest
 
 from aap.errors import Conflict
 from aap.extensions import db
-from aap.models import AllocationRun, AuditEvent
+from aap.models import AllocationRow, AllocationRun, AuditEvent
 from aap.services import allocation, reviews
 from tests import factories
 
@@ -139,7 +139,8 @@ def test_replay_recomputes_a_stored_run_byte_for_byte(world, three):
 def test_replay_says_when_a_stored_row_was_altered(world, three):
     run = allocation.simulate(world.call, world.users["instructor"], seed="s")
     row = allocation.rows_of(run)[0]
-    row.proposed_cents -= 1
+    db.session.execute(db.update(AllocationRow).where(AllocationRow.id == row.id)
+                       .values(proposed_cents=row.proposed_cents - 1))
     db.session.commit()
     result = allocation.replay(run)
     assert not result.rows_match and result.digest_match and not result.matches

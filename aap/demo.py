@@ -2,10 +2,14 @@
 dozens of associations and applications spread over the whole workflow.
 
 Everything goes through the services (accounts, organisations, calls, applications,
-reviews) and every state change through the workflow service, so the audit trail and
-the outbox are exactly what real use would have written. The data come from the plans
-in ``shared/seeds`` (PMLCD Aix-Marseille-Provence, Vitrolles): the six Conseils de
-Territoire, their communes and priority neighbourhoods (QPV), the plan's themes.
+reviews, allocation runs, deliberations) and every state change through the workflow
+service, so the audit trail and the outbox are exactly what real use would have written.
+The jury's proposals come from committed allocation runs seeded by a public draw (the
+second supersedes the first, after two what-if simulations), the grants from the Bureau's
+deliberations at the proposed amounts, and a promotion from the money a withdrawal freed.
+The data come from the plans in ``shared/seeds`` (PMLCD Aix-Marseille-Provence,
+Vitrolles): the six Conseils de Territoire, their communes and priority neighbourhoods
+(QPV), the plan's themes.
 
 ``load_demo()`` is deterministic (``random.Random(2026)``) for a given day: the call is
 open *now*, so its dates, decisions and payments are placed relative to today.
@@ -32,7 +36,16 @@ from stdnum.fr import siret as stdnum_siret
 from aap.extensions import db
 from aap.models import Application, Call, Fund, Organisation, User
 from aap.money import format_eur
-from aap.services import accounts, applications, calls, organisations, reviews, scoring, workflow
+from aap.services import (
+    accounts,
+    allocation,
+    applications,
+    calls,
+    deliberations,
+    organisations,
+    reviews,
+    workflow,
+)
 from aap.timeutil import PARIS, now, to_paris
 from workflows import get_workflow
 from workflows.application import PHASES
@@ -261,12 +274,14 @@ class Dossier(NamedTuple):
 
     ``jury`` gives each juror's part, in the order of ``STAFF``: S submitted, D draft
     saved, C conflict of interest declared, - nothing yet. ``note`` is the comment of
-    the trigger that makes the state (completion, ineligibility, withdrawal...)."""
+    the trigger that makes the state (completion, ineligibility, withdrawal...).
+    ``amount`` is what the allocation run proposes (or the promotion, for a waitlisted
+    application promoted later): the run decides it, the story checks it."""
 
     org: str
     state: str
     requested: int | None  # euros
-    amount: int | None  # euros proposed, then granted
+    amount: int | None  # euros proposed by the run (or the promotion), then granted
     score: float | None  # the jury's target mean, on /20
     domains: tuple[str, ...]
     grounds: tuple[str, ...]
@@ -283,7 +298,7 @@ class Dossier(NamedTuple):
 
 DOSSIERS: list[Dossier] = [
     Dossier(
-        "egalite-pluriel", "closed", 6000, 5000, 16.4, ("emploi",),
+        "egalite-pluriel", "closed", 6000, 6000, 16.4, ("emploi",),
         ("origine", "lieu_residence"),
         "Forum « Mon quartier, mon talent » : recruter sans discriminer",
         "Un forum de l'emploi au cœur de Frais Vallon réunissant des employeurs signataires "
@@ -327,7 +342,7 @@ DOSSIERS: list[Dossier] = [
         "signalements de discrimination.",
         "", "", 0, ("frais_vallon",), flags=("partial",)),
     Dossier(
-        "castellane-avenir", "contracted", 8000, 7000, 15.8, ("education", "emploi"),
+        "castellane-avenir", "contracted", 8000, 8000, 15.8, ("education", "emploi"),
         ("origine", "lieu_residence"),
         "« Dégun sans stage » à la Castellane : parrainage et découverte des métiers",
         "Des étudiants et des salariés bénévoles parrainent des lycéens de la Castellane et "
@@ -361,7 +376,7 @@ DOSSIERS: list[Dossier] = [
         "Collégiens de 4e et de 3e et leurs enseignants", 900,
         ("belle_de_mai", "felix_pyat", "savine"), jury="SSCSS"),
     Dossier(
-        "fiertes-med", "granted", 7500, 6000, 15.4, ("acces_aux_droits", "sante"),
+        "fiertes-med", "granted", 6000, 6000, 15.4, ("acces_aux_droits", "sante"),
         ("orientation_sexuelle", "identite_genre"),
         "Accueil et accompagnement des victimes de LGBTphobies",
         "Une permanence d'écoute et d'accompagnement des personnes victimes de violences et "
@@ -386,7 +401,7 @@ DOSSIERS: list[Dossier] = [
              "judiciaire) : l'avance versée couvre les dépenses engagées, le solde non "
              "versé est libéré sur l'enveloppe."),
     Dossier(
-        "memoires-croisees", "report_submitted", 3500, 3000, 14.2,
+        "memoires-croisees", "report_submitted", 3500, 3500, 14.2,
         ("culture_sport", "citoyennete"), ("origine", "ethnie_nation_race"),
         "Exposition « Chantiers navals, mémoires d'immigrations »",
         "Une exposition itinérante et des ateliers intergénérationnels sur l'histoire des "
@@ -397,7 +412,7 @@ DOSSIERS: list[Dossier] = [
         "Habitants de l'Abeille, de la Maurelette et des Matagots ; scolaires ; seniors",
         600, ("ciotat",)),
     Dossier(
-        "marignane-jeunes", "proposed", 3500, 3500, 13.9,
+        "marignane-jeunes", "proposed", 3500, 2000, 13.9,
         ("citoyennete", "culture_sport"), ("origine", "religion"),
         "Webradio « Paroles de jeunes » contre les préjugés",
         "Des jeunes de 14 à 20 ans produisent une émission mensuelle sur les préjugés et "
@@ -414,9 +429,7 @@ DOSSIERS: list[Dossier] = [
         "et le racisme dans le sport, avec un tournoi inter-quartiers en fin de saison.",
         "Faire pratiquer 80 jeunes dont 40 % de filles ; former 6 éducateurs sportifs ; "
         "organiser un tournoi inter-quartiers.",
-        "Jeunes de 10 à 17 ans de la Savine et de Notre-Dame-Limite", 80, ("savine",),
-        note="Liste d'attente : l'enveloppe Marseille Provence ne permet plus de financer la "
-             "demande (6 000 €) après les propositions du jury."),
+        "Jeunes de 10 à 17 ans de la Savine et de Notre-Dame-Limite", 80, ("savine",)),
     Dossier(
         "noailles-droits", "reviewed", 5500, None, 14.4, ("logement", "acces_aux_droits"),
         ("origine", "vulnerabilite_economique", "langue"),
@@ -512,7 +525,7 @@ DOSSIERS: list[Dossier] = [
         "Locataires du parc social du Jas de Bouffan ; gardiens d'immeuble", 300, ("jas",),
         flags=("repayment",)),
     Dossier(
-        "encagnane-scene", "in_progress", 6000, 5000, 15.2, ("culture_sport",),
+        "encagnane-scene", "in_progress", 6000, 6000, 15.2, ("culture_sport",),
         ("origine", "handicap", "apparence_physique"),
         "Festival « Encagnane en scène » : cultures urbaines et inclusion",
         "Un festival de quartier de danse, de slam et de graff porté par les jeunes "
@@ -534,7 +547,7 @@ DOSSIERS: list[Dossier] = [
         "Animer 24 ateliers ; 300 collégiens ; une émission restituée le 21 mars.",
         "Collégiens de Vitrolles", 300, ("vitrolles_liourat", "vitrolles_pins")),
     Dossier(
-        "juristes-aix", "proposed", 4500, 4000, 12.9, ("acces_aux_droits",),
+        "juristes-aix", "proposed", 4500, 4500, 12.9, ("acces_aux_droits",),
         ("origine", "handicap", "age", "vulnerabilite_economique"),
         "Consultations juridiques gratuites : discriminations au travail et au logement",
         "Des avocats et juristes bénévoles tiennent des consultations gratuites dans les "
@@ -542,8 +555,7 @@ DOSSIERS: list[Dossier] = [
         "recours adaptés.",
         "Tenir 40 permanences ; 200 consultations ; 30 recours engagés.",
         "Habitants des quartiers prioritaires d'Aix-en-Provence", 200,
-        ("aix", "jas", "encagnane"), flags=("promoted",),
-        note="Liste d'attente en attendant l'arbitrage des dossiers du Pays d'Aix."),
+        ("aix", "jas", "encagnane"), flags=("promoted",)),
     Dossier(
         "pins-solidaires", "reviewed", 3000, None, 13.5, ("education", "loisirs"),
         ("origine", "sexe", "lieu_residence"),
@@ -574,13 +586,13 @@ DOSSIERS: list[Dossier] = [
         "Mobiliser 12 associations et 8 classes ; 1 000 participants.",
         "Habitants de Pertuis, scolaires", 1000, ("pertuis",)),
     Dossier(
-        "gardanne-talents", "withdrawn", 4000, None, None, ("emploi",), ("age", "sexe"),
+        "gardanne-talents", "withdrawn", 4000, 4000, 14.5, ("emploi",), ("age", "sexe"),
         "Emploi des plus de 50 ans : valoriser l'expérience",
         "Des ateliers de valorisation des compétences et des rencontres avec des "
         "employeurs pour les demandeurs d'emploi de plus de 50 ans, en particulier les "
         "femmes.",
         "Accompagner 40 personnes ; 15 reprises d'emploi ou de formation.",
-        "Demandeurs d'emploi de plus de 50 ans", 40, ("gardanne",),
+        "Demandeurs d'emploi de plus de 50 ans", 40, ("gardanne",), flags=("from_proposal",),
         note="L'intervenante principale n'est plus disponible cette année : nous "
              "redéposerons le projet au prochain appel."),
     Dossier(
@@ -593,7 +605,7 @@ DOSSIERS: list[Dossier] = [
         "30 habitants participants ; une exposition de 40 portraits ; 2 000 visiteurs.",
         "Habitants des Canourgues ; public du centre-ville", 2000, ("canourgues",)),
     Dossier(
-        "elles-etang", "contracted", 3500, 3000, 15.0, ("emploi", "citoyennete"),
+        "elles-etang", "contracted", 3500, 3500, 15.0, ("emploi", "citoyennete"),
         ("sexe", "situation_famille"),
         "Femmes et métiers de l'industrie autour de l'étang de Berre",
         "Des visites de sites industriels et des rencontres avec des techniciennes pour "
@@ -630,7 +642,7 @@ DOSSIERS: list[Dossier] = [
         "Accompagner 30 jeunes ; 20 immersions ; 12 contrats signés.",
         "Jeunes de 16 à 25 ans du Charrel", 30, ("charrel",), flags=("no_convention",)),
     Dossier(
-        "pin-vert-partage", "granted", 4000, 3500, 14.9, ("education", "citoyennete"),
+        "pin-vert-partage", "granted", 4500, 4500, 14.9, ("education", "citoyennete"),
         ("origine", "religion"),
         "Ateliers philo et citoyenneté pour les 8-12 ans",
         "Des ateliers de philosophie pour enfants sur l'égalité, la différence et les "
@@ -645,9 +657,7 @@ DOSSIERS: list[Dossier] = [
         "les enfants en situation de handicap : formation des équipes, matériel adapté, "
         "binômes avec un animateur référent.",
         "Former 25 animateurs ; accueillir 30 enfants en situation de handicap.",
-        "Enfants en situation de handicap et leurs familles", 30, ("auriol",),
-        note="Liste d'attente : il reste 2 500 € sur l'enveloppe du Pays d'Aubagne et de "
-             "l'Étoile pour une demande de 4 000 €."),
+        "Enfants en situation de handicap et leurs familles", 30, ("auriol",)),
     Dossier(
         "charrel-emploi", "incomplete", 2500, None, None, ("emploi",),
         ("vulnerabilite_economique", "lieu_residence"),
@@ -723,7 +733,7 @@ DOSSIERS: list[Dossier] = [
         "Des sorties en mer et des pique-niques pour les familles du quartier pendant "
         "l'été.",
         "Organiser 10 sorties pour 100 familles.",
-        "Familles de Notre-Dame-des-Marins", 100, ("ndm",)),
+        "Familles de Notre-Dame-des-Marins", 100, ("ndm",), flags=("first_session",)),
     Dossier(
         "aigues-douces", "draft", 3500, None, None, ("emploi", "citoyennete"),
         ("origine", "lieu_residence"),
@@ -893,6 +903,11 @@ class Calendar:
         """A Thursday: four, then eight weeks after the opening."""
         return self.opens_on + timedelta(days=(28 if first else 56) + 3)
 
+    def drawn_on(self, first: bool) -> date:
+        """The Saturday before the Bureau: the public draw whose numbers seed the run
+        (fixed after the jury froze its list)."""
+        return self.decided_on(first) - timedelta(days=5)
+
     def ago(self, days: int) -> date:
         return business_day(self.today - timedelta(days=days))
 
@@ -1039,51 +1054,100 @@ class Loader:
 # -- the paths ---------------------------------------------------------------------
 
 def path_for(dossier: Dossier) -> list[str]:
-    """The triggers (and ``@`` steps: reviews, later payments) that lead to the state."""
+    """The triggers and the ``@`` steps (reviews, the allocation run, the promotion, the
+    deliberation, later payments) that lead to the state."""
     flags = dossier.flags
     completion = ["request_completion", "resubmit"] if "resubmitted" in flags else []
     eligible = ["submit", *completion, "declare_eligible"]
     review = [*eligible, "open_review", "@reviews"]
     reviewed = [*review, "close_review"]
-    proposed = [*reviewed, *(["waitlist", "promote"] if "promoted" in flags else ["propose"])]
-    granted = [*proposed, "grant"]
+    allocated = [*reviewed, "@run"]
+    proposed = [*allocated, *(["@promote"] if "promoted" in flags else [])]
+    granted = [*proposed, "@deliberation"]
     paid = [*granted, *([] if "no_convention" in flags else ["sign_convention"]), "pay"]
     reported = [*paid, "submit_report"]
     approved = [*reported, "approve_report"]
+    withdrawn_from = allocated if "from_proposal" in flags else \
+        review if "from_review" in flags else ["submit"]
     return {
         "draft": [], "submitted": ["submit"],
         "incomplete": ["submit", "request_completion"],
         "ineligible": ["submit", "declare_ineligible"],
         "eligible": eligible, "in_review": review, "reviewed": reviewed,
-        "proposed": proposed, "waitlisted": [*reviewed, "waitlist"],
-        "rejected": [*reviewed, "reject"], "granted": granted,
-        "contracted": [*granted, "sign_convention"],
+        "proposed": proposed, "waitlisted": allocated, "rejected": allocated,
+        "granted": granted, "contracted": [*granted, "sign_convention"],
         "in_progress": [*paid, *(["submit_report", "request_report_changes"]
                                  if "report_changes" in flags else [])],
         "report_submitted": reported, "report_approved": approved,
         "closed": [*approved, *([] if "repayment" in flags else ["@balance"]), "close"],
-        "withdrawn": [*(review if "from_review" in flags else ["submit"]), "withdraw"],
+        "withdrawn": [*withdrawn_from, "withdraw"],
         "cancelled": [*paid, "cancel"],
     }[dossier.state]
 
 
+def session_of(dossier: Dossier) -> int:
+    """When the jury closes the dossier's review: 1 and 2 are the two sessions whose
+    allocation runs were committed (the first one's grants are paid and reported by now),
+    3 the next session (reviewed, not allocated yet), 0 never (before the review)."""
+    path = path_for(dossier)
+    if "@run" in path:
+        return 1 if dossier.state in FIRST_SESSION or "first_session" in dossier.flags else 2
+    return 3 if "close_review" in path else 0
+
+
+def run_outcome(dossier: Dossier) -> str:
+    """The state the allocation run must give the dossier for its story to go on."""
+    if "promoted" in dossier.flags:
+        return "waitlisted"
+    if dossier.state == "rejected" or dossier.state == "waitlisted":
+        return dossier.state
+    return "proposed"
+
+
 class Driver:
-    """Drives one application along its path through the workflow service."""
+    """Drives one application along its path through the workflow service; the
+    collective steps (the allocation run, the promotion, the deliberation) are the
+    story's, and the driver stops before them."""
+
+    COLLECTIVE = frozenset({"@run", "@promote", "@deliberation"})
 
     def __init__(self, loader: Loader, dossier: Dossier, app: Application) -> None:
         self.loader, self.dossier, self.app = loader, dossier, app
         self.rng, self.calendar = loader.rng, loader.calendar
-        self.first_session = dossier.state in FIRST_SESSION
+        self.session = session_of(dossier)
+        self.first_session = self.session == 1
+        self.steps = path_for(dossier)
+        self.position = 0
 
-    def run(self) -> Application:
-        for step in path_for(self.dossier):
+    @property
+    def next_step(self) -> str | None:
+        return self.steps[self.position] if self.position < len(self.steps) else None
+
+    def advance(self, until: str | None = None) -> Driver:
+        """Take the steps up to ``until`` (excluded) or the next collective step."""
+        while (step := self.next_step) is not None and step != until \
+                and step not in self.COLLECTIVE:
             if step.startswith("@"):
                 getattr(self, f"step_{step[1:]}")()
             else:
                 self.fire(step)
-        if self.app.state != self.dossier.state:
+            self.position += 1
+        if self.next_step is None and self.app.state != self.dossier.state:
             raise RuntimeError(f"{self.app!r} should be {self.dossier.state}")
-        return self.app
+        return self
+
+    def done(self, step: str, state: str, amount: int | None = None) -> None:
+        """The story took the collective ``step``: check what it gave this dossier."""
+        if self.next_step != step:
+            raise RuntimeError(f"{self.app!r}: {step} out of its path")
+        db.session.refresh(self.app)
+        if self.app.state != state or (amount is not None
+                                       and self.app.proposed_cents != amount):
+            raise RuntimeError(
+                f"{self.app!r} ({self.dossier.org}) after {step}: {self.app.state}, "
+                f"{format_eur(self.app.proposed_cents or 0)} proposed; the story needs "
+                f"{state}" + (f", {format_eur(amount)}" if amount is not None else ""))
+        self.position += 1
 
     def fire(self, trigger: str) -> None:
         spec = next(s for s in get_workflow().specs if s.trigger == trigger)
@@ -1143,32 +1207,6 @@ class Driver:
             return {"force": True, "comment": self.dossier.note}
         return {}
 
-    def data_propose(self) -> dict:
-        return {"amount_cents": _euros(self.dossier.amount),
-                "comment": "Proposé au financement par le jury."}
-
-    def data_waitlist(self) -> dict:
-        return {"comment": self.dossier.note}
-
-    def data_promote(self) -> dict:
-        amount = _euros(self.dossier.amount)
-        return {"amount_cents": amount,
-                "comment": "Reliquat suffisant sur l'enveloppe après arbitrage du comité "
-                           f"de pilotage : montant proposé {format_eur(amount)}."}
-
-    def data_reject(self) -> dict:
-        score = scoring.aggregate(self.app)
-        shown = f"{score:.1f}".replace(".", ",") if score is not None else "—"
-        return {"comment": f"Note moyenne du jury : {shown}/20, inférieure au seuil de "
-                           "10/20 fixé par le règlement de l'appel."}
-
-    def data_grant(self) -> dict:
-        first = self.first_session
-        return {"amount_cents": self.app.proposed_cents, "decision": {
-            "body": "Bureau de la Métropole Aix-Marseille-Provence",
-            "reference": f"CSOC {'004-3127' if first else '009-3388'}/"
-                         f"{FISCAL_YEAR % 100}/BM",
-            "date": self.calendar.decided_on(first).isoformat()}}
 
     def data_sign_convention(self) -> dict:
         signed = self.calendar.decided_on(self.first_session) + timedelta(days=7)
@@ -1237,6 +1275,101 @@ class Driver:
         return {"comment": self.dossier.note}
 
 
+# -- the story of the call ---------------------------------------------------------
+
+# The public numbers that seed the two committed runs (ties and grey zone): a draw made
+# after the jury froze its list, that anyone can look up and replay.
+DRAWS = {True: "7 12 25 33 41", False: "3 9 18 27 44"}
+BUREAU = "Bureau de la Métropole Aix-Marseille-Provence"
+# What-if runs of the second session, left as simulations for the runs page.
+WHAT_IFS = ({"overflow": "skip"}, {"budget_cents": 25_000_00})
+
+
+@dataclass
+class Story:
+    """The call's year as the instructors lived it: the dossiers before review go their
+    way; the jury's first session is allocated by a committed run, granted by the
+    Bureau, then convened, paid, reported and closed (one grant cancelled); the second
+    session is simulated twice, allocated by a committed run that supersedes the first,
+    a proposed dossier is withdrawn and the money it frees promotes a waitlisted one, the
+    Bureau grants part of the proposals; the next session's dossiers are reviewed."""
+
+    loader: Loader
+    drivers: list[Driver] = field(default_factory=list)
+
+    @property
+    def instructor(self) -> User:
+        return self.loader.staff["instructor"][0]
+
+    def play(self) -> None:
+        for dossier in DOSSIERS:
+            driver = Driver(self.loader, dossier, self.loader.create_application(dossier))
+            self.drivers.append(driver.advance(until="close_review"))
+        for session in (1, 2):
+            self.session(session)
+        for driver in self.wave(3):
+            driver.advance()
+
+    def wave(self, session: int) -> list[Driver]:
+        return [d for d in self.drivers if d.session == session]
+
+    def session(self, number: int) -> None:
+        first = number == 1
+        drivers = self.wave(number)
+        for driver in drivers:
+            driver.advance()  # close the review: reviewed, ready for the run
+        if not first:
+            for overrides in WHAT_IFS:
+                allocation.simulate(self.loader.call, self.instructor, overrides,
+                                    seed=self.seed(first))
+        allocation.commit(self.loader.call, self.instructor, seed=self.seed(first))
+        for driver in drivers:
+            expected = run_outcome(driver.dossier)
+            driver.done("@run", expected, _euros(driver.dossier.amount)
+                        if expected == "proposed" else None)
+        for driver in sorted(drivers, key=lambda d: d.next_step != "withdraw"):
+            driver.advance()  # a withdrawal first: the money it frees promotes
+        for driver in drivers:
+            if driver.next_step == "@promote":
+                self.promote(driver)
+                driver.advance()
+        self.deliberate(first, [d for d in drivers if d.next_step == "@deliberation"])
+        for driver in drivers:
+            driver.advance()
+
+    def seed(self, first: bool) -> str:
+        return f"Loto {self.loader.calendar.drawn_on(first).isoformat()} : {DRAWS[first]}"
+
+    def promote(self, driver: Driver) -> None:
+        """The first waitlisted application the freed money can fund, at what fits."""
+        candidate = deliberations.promotion_candidate(self.loader.call)
+        if candidate is None or candidate.application.id != driver.app.id:
+            raise RuntimeError(f"{driver.app!r} should be the one to promote: {candidate}")
+        freed = next(d for d in self.drivers if "from_proposal" in d.dossier.flags)
+        envelope = driver.app.envelope.label if driver.app.envelope else "l'appel"
+        driver.app = workflow.fire(driver.app, "promote", self.instructor, {
+            "amount_cents": candidate.amount_cents,
+            "comment": f"Retrait du dossier {freed.app.reference} : le reliquat de "
+                       f"l'enveloppe {envelope} finance le premier dossier de la liste "
+                       f"d'attente, {format_eur(candidate.amount_cents)} proposés."})
+        driver.done("@promote", "proposed", _euros(driver.dossier.amount))
+
+    def deliberate(self, first: bool, drivers: list[Driver]) -> None:
+        """The Bureau grants the proposals at their proposed amounts, in one
+        deliberation."""
+        if not drivers:
+            return
+        calendar = self.loader.calendar
+        outcome = deliberations.grant(self.loader.call, self.instructor, {
+            "body": BUREAU,
+            "reference": f"CSOC {'004-3127' if first else '009-3388'}/{FISCAL_YEAR % 100}/BM",
+            "date": calendar.decided_on(first).isoformat()}, [d.app.id for d in drivers])
+        if outcome.refused:
+            raise RuntimeError(f"the Bureau refused {outcome.refused}")
+        for driver in drivers:
+            driver.done("@deliberation", "granted")
+
+
 # -- entry points ------------------------------------------------------------------
 
 def empty_database() -> None:
@@ -1293,8 +1426,7 @@ def load_demo(reset: bool = True) -> list[Login]:
         loader.create_staff()
         loader.create_organisations()
     loader.create_calls()
-    for dossier in DOSSIERS:
-        Driver(loader, dossier, loader.create_application(dossier)).run()
+    Story(loader).play()
     db.session.commit()
     return _logins(loader)
 

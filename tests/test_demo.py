@@ -5,6 +5,7 @@ Loading takes seconds, so it is loaded once for the module and the tests only re
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -17,11 +18,11 @@ from aap.demo import DEMO_PASSWORD, demo_call, load_demo
 from aap.extensions import db as _db
 from aap.models import Application, Call, Decision, Organisation, Review, User
 from aap.models.accounts import ROLES
-from aap.services import accounts, audit, budget, scoring
+from aap.services import accounts, allocation, audit, budget, deliberations, scoring
 from aap.services.validation import submission_problems
 from aap.timeutil import now
 from tests.conftest import _empty_tables
-from workflows.application import STATES
+from workflows.application import PHASES, STATES
 
 Logins = list[tuple[str, str, str]]
 
@@ -127,3 +128,58 @@ def test_demo_reloads_identically_and_refuses_to_load_twice(db, is_postgres):
 
     with pytest.raises(ClickException):
         load_demo(reset=False)
+
+
+# What a committed run fires for each outcome (SPEC 5: propose / waitlist / reject).
+FIRED_BY_RUN = {"funded": "propose", "partial": "propose", "waitlisted": "waitlist",
+                "rejected": "reject"}
+
+
+def test_demo_allocates_through_committed_runs_then_deliberations(db):
+    """No proposal, waitlist or refusal by hand: committed allocation runs seeded by a
+    public draw, the earlier one superseded; what-if simulations left to compare; grants
+    by deliberation at the proposed amounts; a promotion once a withdrawal freed money."""
+    call = demo_call()
+    runs = allocation.runs_of(call)
+    committed = sorted((r for r in runs if r.committed), key=lambda r: r.id)
+    simulations = [r for r in runs if not r.committed]
+    in_force = allocation.run_in_force(call)
+    assert len(committed) == 2 and in_force.id == committed[-1].id
+    assert committed[0].superseded_at is not None and in_force.superseded_at is None
+    for run in committed:
+        assert re.fullmatch(r"Loto \d{4}-\d{2}-\d{2} : (\d{1,2} ){4}\d{1,2}", run.seed)
+    assert len(simulations) == 2
+    assert {(s.overflow, s.budget_cents < in_force.budget_cents) for s in simulations} == {
+        ("skip", False), ("partial", True)}
+    for simulation in simulations:
+        changes = allocation.compare(in_force, simulation)
+        assert any(c.outcome_changed for c in changes), simulation.id
+    assert all(allocation.replay(run).matches for run in runs)
+
+    rows = {r.application_id: r for run in committed for r in allocation.rows_of(run)}
+    decided_by_runs = 0
+    for app in _applications(db):
+        events = [e for e in audit.trail(app.id) if e.trigger in FIRED_BY_RUN.values()]
+        if app.state in PHASES["allocated"] or events:
+            row = rows[app.id]  # every allocated application went through a run
+            assert [e.trigger for e in events] == [FIRED_BY_RUN[row.outcome]], app.reference
+            assert events[0].comment == row.reason
+            decided_by_runs += 1
+        if app.decision is not None:
+            assert app.decision.amount_cents == rows[app.id].proposed_cents > 0, app.reference
+    assert decided_by_runs == sum(len(allocation.rows_of(run)) for run in committed)
+
+    recorded = deliberations.recorded(call)
+    assert len(recorded) == 2 and {r.body for r in recorded} == {
+        "Bureau de la Métropole Aix-Marseille-Provence"}
+    assert sum(r.count for r in recorded) == db.session.scalar(
+        select(func.count(Decision.id)))
+
+    promoted = [a for a in _applications(db)
+                if any(e.trigger == "promote" for e in audit.trail(a.id))]
+    assert len(promoted) == 1 and promoted[0].state == "proposed"
+    assert rows[promoted[0].id].outcome == "waitlisted"
+    withdrawn = [a for a in _applications(db) if a.state == "withdrawn"
+                 and rows.get(a.id) is not None and rows[a.id].outcome == "funded"]
+    assert len(withdrawn) == 1 and withdrawn[0].envelope_id == promoted[0].envelope_id
+    assert withdrawn[0].reference in audit.trail(promoted[0].id)[-1].comment

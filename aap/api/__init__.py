@@ -115,6 +115,7 @@ def register_api(app: Flask) -> None:
         attachments,
         auth_views,
         calls,
+        deliberations,
         exports,
         funds,
         jury,
@@ -141,6 +142,6 @@ def register_api(app: Flask) -> None:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
     for module in (auth_views, funds, calls, organisations, applications, attachments,
-                   jury, exports, vocabularies, allocations, repayments):
+                   jury, exports, vocabularies, allocations, repayments, deliberations):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

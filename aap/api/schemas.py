@@ -443,6 +443,13 @@ class CallIn(StrictSchema):
     overflow = fields.String(load_default="partial", validate=one_of(OVERFLOW_RULES))
     partial_min_share = StrictDecimal(load_default=Decimal("0.5"), minimum=0, maximum=1,
                                       places=4)
+    convention_threshold_cents = Cents(load_default=23_000_00, metadata={
+        "description": "A signed convention is required before any payment above this "
+                       "grant (default 23 000 €, décret n° 2001-495)."})
+    report_gap_threshold = StrictDecimal(load_default=Decimal("0.15"), minimum=0, maximum=1,
+                                         places=4, metadata={
+        "description": "A final report whose charges differ from the provisional budget "
+                       "by more than this share must explain it (default 0.15)."})
 
 
 class BudgetStatus(Schema):
@@ -502,6 +509,8 @@ class CallOut(Schema):
     min_reviews = fields.Integer()
     overflow = fields.String()
     partial_min_share = DecimalString()
+    convention_threshold_cents = fields.Integer()
+    report_gap_threshold = DecimalString()
     juror_ids = fields.List(fields.Integer())
     budget = fields.Nested(BudgetStatus)
 

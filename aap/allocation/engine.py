@@ -264,6 +264,8 @@ class _Greedy:
         rows: list[Row] = []
         stopped_at: int | None = None
         for rank, c in enumerate(ordered, start=1):
+            if not self.explain and self.left_call <= 0:
+                return rows  # amounts only: once the call is spent nothing more is funded
             if stopped_at is not None:
                 rows.append(self._waitlisted(c, rank, drawn, self._after_stop(stopped_at)))
                 continue

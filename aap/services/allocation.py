@@ -330,12 +330,16 @@ def compare(first: AllocationRun, second: AllocationRun) -> list[Change]:
 
 # -- the one ranking -----------------------------------------------------------------
 
+def ranking_seed(call: Call, in_force: AllocationRun | None = None) -> str:
+    """The seed that orders ties outside a run: the run in force's, else the call's own."""
+    in_force = in_force or run_in_force(call)
+    return in_force.seed if in_force else f"appel-{call.id}"
+
+
 def ranking(call: Call, application_ids: Iterable[int], method: str = "mean"
             ) -> dict[int, int | None]:
     """Each application's rank under the engine's order: score, then the replayable draw
     (seeded like the run in force, else with the call's id); None without a score."""
-    in_force = run_in_force(call)
-    seed = in_force.seed if in_force else f"appel-{call.id}"
     cands = candidates(call, method, application_ids=application_ids)
-    params = Parameters(budget_cents=0, seed=seed, scale=call.scale)
+    params = Parameters(budget_cents=0, seed=ranking_seed(call), scale=call.scale)
     return {r.application_id: r.rank for r in engine.allocate(cands, params).rows}

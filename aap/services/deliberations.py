@@ -314,7 +314,7 @@ def promotion_candidate(call: Call) -> Promotion | None:
     if not ids:
         return None
     in_force = allocation.run_in_force(call)
-    seed = in_force.seed if in_force else f"appel-{call.id}"
+    seed = allocation.ranking_seed(call, in_force)
     method = in_force.aggregation if in_force else "mean"
     params = allocation.parameters_for(call, {"aggregation": method}, seed=seed)
     if params.budget_cents <= 0:

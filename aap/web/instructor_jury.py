@@ -311,7 +311,7 @@ def jury_ranking(call_id: int):
     in_force = allocation.run_in_force(call)
     return render_template(
         "instructor/jury/ranking.html", call=call, method=method, methods=METHOD_LABELS,
-        seed=in_force.seed if in_force else f"appel-{call.id}", run_in_force=in_force,
+        seed=allocation.ranking_seed(call, in_force), run_in_force=in_force,
         rows=rows, alpha=aggregation.krippendorff_alpha(scores), jurors=jurors,
         strip=strip, bars=bars, line=line, margin=margin,
         flagged=[r for r in rows if r.result.flagged],

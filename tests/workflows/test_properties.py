@@ -50,8 +50,8 @@ ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgres
 # The properties are about the machine and the sums, the same on both databases: explore
 # more on SQLite, where an example is cheaper (PostgreSQL's locks have their own tests).
 EXAMPLES = 12 if ON_POSTGRES else 40
-BUDGET_EXAMPLES = 5 if ON_POSTGRES else 10
-BUDGET_STEPS = 25
+BUDGET_EXAMPLES = 4 if ON_POSTGRES else 8
+BUDGET_STEPS = 20
 ACTORS = ["applicant", "foreign_applicant", "instructor", "finance", "juror", "admin"]
 
 
@@ -149,7 +149,7 @@ class BudgetMachine(RuleBasedStateMachine):
     def create_call(self, data):
         world = self.world
         n_envelopes = data.draw(st.integers(0, 2), label="envelopes")
-        requests = data.draw(st.lists(st.integers(4, 30), min_size=4, max_size=6),
+        requests = data.draw(st.lists(st.integers(4, 30), min_size=3, max_size=5),
                              label="requests (k€)")
         total = sum(requests) * 1_000 * EUR
         # The budget and each envelope are smaller than what is asked of them.

@@ -22,6 +22,7 @@ WHO = {
     ("PUT", "/calls/{call}/jury"): {"instructor"},
     ("POST", "/calls/{call}/assignments"): {"instructor"},
     ("POST", "/calls/{call}/allocations"): {"instructor"},
+    ("POST", "/calls/{call}/deliberations"): {"instructor"},
     ("POST", "/allocations/{id}/commit"): {"instructor"},
     ("POST", "/organisations"): {"applicant"},
     ("POST", "/organisations/{org}/join-requests"): {"applicant"},

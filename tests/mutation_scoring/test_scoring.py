@@ -113,3 +113,20 @@ def test_the_method_is_passed_on_and_defaults_to_the_mean(panel):
     assert scoring.application_aggregate(p.x).flagged is True
     assert scoring.aggregate(p.y) == D("14.000")
     assert scoring.aggregate(p.z) is None
+
+
+def test_call_aggregates_use_the_calls_scale(world):
+    # A call scored out of 10. Juror A: 9.5 and 7; juror B: 9 and 6, on an incomplete
+    # design: a_2 + b_A = 7 and a_2 − b_A = 9 give b_A = −1, b_B = +1, so the centred
+    # score of the first application is 9.5 + 1 = 10.5, capped at the scale: 10.
+    call = make_call(world.fund, scale=10)
+    first, second, third = (make_application(call, world.org) for _ in range(3))
+    a, b = world.users["juror"], world.users["juror2"]
+    for app, juror, total in ((first, a, "9.5"), (second, a, "7"), (second, b, "9"),
+                              (third, b, "6")):
+        db.session.add(Review(application_id=app.id, juror_id=juror.id, submitted=True,
+                              total=D(total)))
+    db.session.commit()
+    result = scoring.call_aggregates(call, [first.id, second.id, third.id], "centred")
+    assert [result[i].score for i in (first.id, second.id, third.id)] == [
+        D("10.000"), D("8.000"), D("5.000")]

@@ -10,13 +10,15 @@ from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from aap.services.deliberations import BODY_MAX, REFERENCE_MAX
-from forms.fields import MultiCheckboxField
+from forms.fields import MultiCheckboxField, ServiceProblems
 
 #: The service's field names -> the form's.
 SERVICE_FIELDS = {"application_ids": "ids"}
 
 
-class DeliberationForm(FlaskForm):
+class DeliberationForm(ServiceProblems, FlaskForm):
+    FIELD_MAP = SERVICE_FIELDS
+
     ids = MultiCheckboxField(_l("Dossiers accordés par la délibération"), coerce=int,
                              validate_choice=False, choices=[])
     body = StringField(_l("Instance de décision"), validators=[Length(max=BODY_MAX)],
@@ -35,16 +37,3 @@ class DeliberationForm(FlaskForm):
         return {"body": self.body.data or "", "reference": self.reference.data or "",
                 "date": self.date.data.isoformat() if self.date.data else None}
 
-    def show_problems(self, problems: dict[str, list[str]]) -> list[str]:
-        """Attach the service's per-field problems to the inputs; return the others."""
-        general: list[str] = []
-        for key, messages in problems.items():
-            name = SERVICE_FIELDS.get(key, key)
-            if name in self._fields and name != "csrf_token":
-                self[name].errors = [*self[name].errors, *messages]
-            else:
-                general.extend(messages)
-        return general
-
-    def error_fields(self) -> list:
-        return [f for f in self if f.errors and f.name != "csrf_token"]

@@ -53,3 +53,24 @@ class EuroField(StringField):
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class ServiceProblems:
+    """A form that shows a service's refusal: each per-field problem is attached to its
+    input (``FIELD_MAP``: the service's field name → the form's), the others are returned
+    to be shown above the form."""
+
+    FIELD_MAP: dict[str, str] = {}
+
+    def show_problems(self, problems: dict[str, list[str]] | None) -> list[str]:
+        general: list[str] = []
+        for key, messages in (problems or {}).items():
+            name = self.FIELD_MAP.get(key, key)
+            if name in self._fields and name != "csrf_token":
+                self[name].errors = [*self[name].errors, *messages]
+            else:
+                general.extend(messages)
+        return general
+
+    def error_fields(self) -> list:
+        return [f for f in self if f.errors and f.name != "csrf_token"]

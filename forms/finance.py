@@ -9,27 +9,15 @@ from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from aap.services.repayments import REASON_MAX, REFERENCE_MAX, Proposal, today
-from forms.fields import EuroField
+from forms.fields import EuroField, ServiceProblems
 
 #: The service's field names -> the form's.
 FIELD_MAP = {"amount_cents": "amount", "reason": "reason", "reference": "reference",
              "claimed_on": "claimed_on", "received_on": "received_on"}
 
 
-class FinanceForm(FlaskForm):
-    def show_problems(self, problems: dict[str, list[str]] | None) -> list[str]:
-        """Attach the service's per-field problems to the inputs; return the others."""
-        general: list[str] = []
-        for key, messages in (problems or {}).items():
-            name = FIELD_MAP.get(key, key)
-            if name in self._fields and name != "csrf_token":
-                self[name].errors = [*self[name].errors, *messages]
-            else:
-                general.extend(messages)
-        return general
-
-    def error_fields(self) -> list:
-        return [f for f in self if f.errors and f.name != "csrf_token"]
+class FinanceForm(ServiceProblems, FlaskForm):
+    FIELD_MAP = FIELD_MAP
 
 
 class RepaymentForm(FinanceForm):

@@ -13,7 +13,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from aap.models import Application
 from aap.timeutil import now, to_paris
-from forms.fields import EuroField, MultiCheckboxField
+from forms.fields import EuroField, MultiCheckboxField, ServiceProblems
 from workflows.application import TRIGGER_LABELS, triggers_guarded_by
 
 COMMENT_MAX = 5000
@@ -40,8 +40,10 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-class ActionForm(FlaskForm):
+class ActionForm(ServiceProblems, FlaskForm):
     """A trigger with an optional comment; subclasses add the trigger's data."""
+
+    FIELD_MAP = FIELD_MAP
 
     comment = TextAreaField(_l("Commentaire (facultatif)"),
                             validators=[Length(max=COMMENT_MAX)], render_kw={"rows": 3})
@@ -60,19 +62,6 @@ class ActionForm(FlaskForm):
     def extra_data(self) -> dict:
         return {}
 
-    def show_problems(self, problems: dict[str, list[str]] | None) -> list[str]:
-        """Attach the engine's per-field problems to the inputs; return the others."""
-        general: list[str] = []
-        for key, messages in (problems or {}).items():
-            name = FIELD_MAP.get(key, key)
-            if name in self._fields and name != "csrf_token":
-                self[name].errors = [*self[name].errors, *messages]
-            else:
-                general.extend(messages)
-        return general
-
-    def error_fields(self) -> list:
-        return [f for f in self if f.errors and f.name != "csrf_token"]
 
 
 class MotivatedForm(ActionForm):

@@ -8,7 +8,6 @@ SQLite the write transaction starts with ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -19,32 +18,9 @@ from aap.models import Application
 from aap.services import workflow
 from aap.services.calls import set_jury
 from tests.factories import make_application, make_call, make_user, trigger_data
-from workflows import WorkflowError
+from tests.workflows.test_concurrency import _race
 
 EUR = 100
-
-
-def _race(app, jobs: list[Callable[[], object]]) -> list[str]:
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = [""] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                job()
-                outcomes[index] = "ok"
-            except WorkflowError as exc:
-                outcomes[index] = exc.code
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def _grant_job(app_id: int, actor_id: int) -> Callable[[], object]:

@@ -15,12 +15,13 @@ from aap.extensions import db
 from aap.models import AllocationRun, Application, User
 from aap.services import allocation, budget
 from aap.web.access import role_required
+from aap.web.helpers import N_
 from aap.web.instructor import _call_or_404, bp
 from forms.allocation import AGGREGATION_LABELS, AllocationForm, CommitForm
 from forms.call import OVERFLOW_LABELS
 
-OUTCOME_LABELS = {"funded": "Financé", "partial": "Financé en partie",
-                  "waitlisted": "Liste d'attente", "rejected": "Non retenu"}
+OUTCOME_LABELS = {"funded": N_("Financé"), "partial": N_("Financé en partie"),
+                  "waitlisted": N_("Liste d'attente"), "rejected": N_("Non retenu")}
 
 
 def _run_or_404(call_id: int, run_id: int) -> AllocationRun:

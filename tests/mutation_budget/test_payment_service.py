@@ -68,5 +68,5 @@ def test_first_payment_fires_pay_and_a_later_one_is_an_action(world):
         ("transition", "pay", finance.id), ("payment", None, finance.id)]
     assert events[-1].data == {**PAYMENT, "kind": "balance", "mandate": "M-2",
                                "payment_id": payments[1].id}
-    assert [(p.kind, p.amount_cents) for p in payments] == [("advance", 1_000_00),
-                                                           ("balance", 1_000_00)]
+    assert [(p.kind, p.amount_cents, p.mandate, p.created_by_id) for p in payments] == [
+        ("advance", 1_000_00, "", finance.id), ("balance", 1_000_00, "M-2", finance.id)]

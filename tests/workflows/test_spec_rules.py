@@ -138,8 +138,8 @@ def test_close_with_a_repayment_commits_what_was_paid_less_what_is_repaid(api, w
     db.session.rollback()
     repayments = db.session.scalars(select(Repayment).where(
         Repayment.application_id == app.id)).all()
-    assert [(r.amount_cents, r.reference) for r in repayments] == [(2_500 * EUR,
-                                                                    "TR-2027-014")]
+    assert [(r.amount_cents, r.reference, r.reason, r.created_by_id) for r in repayments] == [
+        (2_500 * EUR, "TR-2027-014", "Actions non réalisées.", finance.id)]
     app = db.session.get(Application, app.id, populate_existing=True)
     assert app.committed_cents == 7_500 * EUR  # 10 000 paid − 2 500 repaid
     call = db.session.get(type(call), call.id)
@@ -155,8 +155,12 @@ def test_close_without_the_balance_paid_needs_a_repayment_or_a_release(api, worl
     app = _reported(world, call, 10_000 * EUR, 6_000 * EUR)
     finance = world.users["finance"]
     assert_error(api.fire(app.id, "close", finance, {}), 422, "balance_unsettled")
-    ok(api.fire(app.id, "close", finance, {"repayment": {"amount_cents": 1_000 * EUR}}))
+    ok(api.fire(app.id, "close", finance, {"repayment": {"amount_cents": 1_000 * EUR},
+                                            "comment": "Un atelier annulé."}))
     db.session.rollback()
+    # without a reason of its own, the repayment takes the closing's comment
+    assert db.session.scalars(select(Repayment.reason).where(
+        Repayment.application_id == app.id)).all() == ["Un atelier annulé."]
     # The unpaid 4 000 € and the repaid 1 000 € are back in the budget.
     assert db.session.get(Application, app.id).committed_cents == 5_000 * EUR
     assert budget.available_cents(db.session.get(type(call), call.id)) == 45_000 * EUR

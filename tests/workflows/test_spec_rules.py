@@ -154,7 +154,15 @@ def test_close_without_the_balance_paid_needs_a_repayment_or_a_release(api, worl
     call = _call(world, 50_000 * EUR)
     app = _reported(world, call, 10_000 * EUR, 6_000 * EUR)
     finance = world.users["finance"]
-    assert_error(api.fire(app.id, "close", finance, {}), 422, "balance_unsettled")
+    error = assert_error(api.fire(app.id, "close", finance, {}), 422, "balance_unsettled")
+    assert error["message"].replace("\u202f", " ").replace("\xa0", " ") == (
+        "Solde non versé (4 000,00 €) : versez le solde, émettez un titre de reversement, "
+        "ou libérez le reliquat avec un motif.")
+    # releasing the unpaid balance needs both the flag and a reason
+    assert_error(api.fire(app.id, "close", finance, {"release_unpaid": True}), 422,
+                 "balance_unsettled")
+    assert_error(api.fire(app.id, "close", finance, {"comment": "Fin du projet."}), 422,
+                 "balance_unsettled")
     ok(api.fire(app.id, "close", finance, {"repayment": {"amount_cents": 1_000 * EUR},
                                             "comment": "Un atelier annulé."}))
     db.session.rollback()

@@ -183,6 +183,9 @@ def test_payment_valid_never_more_than_left_to_pay():
     zero = _refused("payment_valid", app, {**data, "amount_cents": 0})
     assert (zero.message, zero.fields) == ("Le montant du versement doit être positif.",
                                            {"amount_cents": ["Montant positif attendu."]})
+    misdated = _refused("payment_valid", app, {**data, "paid_on": "02/11/2026"})
+    assert misdated.code == "invalid_data" and list(misdated.fields) == ["paid_on"]
+    assert misdated.message.startswith("Date invalide : ")
     undated = _refused("payment_valid", app, {**data, "paid_on": ""})
     assert (undated.message, undated.fields) == (
         "La date du versement est obligatoire.",

@@ -136,11 +136,14 @@ def test_decision_recorded():
                                       "decided_on": date(2026, 10, 12)}
     over = _refused("decision_recorded", _app(requested_cents=8_000_00),
                     {"amount_cents": 8_000_01, "decision": DECISION})
-    assert over.code == "amount_exceeds_request"
+    assert (over.code, over.fields) == ("amount_exceeds_request",
+                                        {"amount_cents": ["Supérieur à la demande."]})
     assert over.message.replace("\u202f", " ").replace("\xa0", " ") == (
         "Le montant accordé dépasse le montant demandé (8 000,00 €).")
     zero = _refused("decision_recorded", _app(), {"amount_cents": 0, "decision": DECISION})
-    assert (zero.code, zero.message) == ("invalid_data", "Le montant accordé doit être positif.")
+    assert (zero.code, zero.message, zero.fields) == (
+        "invalid_data", "Le montant accordé doit être positif.",
+        {"amount_cents": ["Montant positif attendu."]})
     missing = _refused("decision_recorded", _app(), {"amount_cents": 1})
     assert (missing.code, missing.message, missing.fields) == (
         "invalid_data", "La délibération (instance, référence, date) est obligatoire.",

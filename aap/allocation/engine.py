@@ -248,7 +248,6 @@ class _Greedy:
     def __post_init__(self) -> None:
         self.left_call = self.params.budget_cents
         self.left_envelope = {e.key: e.budget_cents for e in self.params.envelopes}
-        self.labels = {e.key: e.label for e in self.params.envelopes}
         self.sources = {e.key: f"l'enveloppe {e.label}" for e in self.params.envelopes}
         # exact integer ratios: no Decimal arithmetic per row
         self.min_share = Decimal(self.params.partial_min_share).as_integer_ratio()

@@ -154,6 +154,26 @@ def _refused(exc: WorkflowError, form) -> list[str]:
     return general
 
 
+def _finance_action(application_id: int, name: str, form, action, done: str):
+    """Run a finance officer's form through ``action``: 422 and the form as typed when it
+    is invalid, the service's refusal on its inputs when refused, else back to the trail."""
+    if not form.validate_on_submit():
+        app = applications.get_visible(current_user, application_id)
+        return _render(app, finance_failed=(name, form, []), status=422)
+    try:
+        action()
+    except WorkflowError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            raise
+        general = _refused(exc, form)
+        app = applications.get_visible(current_user, application_id)
+        return _render(app, finance_failed=(name, form, general), status=exc.status)
+    flash(done, "success")
+    return redirect(url_for("dossier.detail", application_id=application_id,
+                            _anchor="reversements"))
+
+
 @bp.post("/<int:application_id>/reversements")
 @login_required
 def claim_repayment(application_id: int):
@@ -162,20 +182,10 @@ def claim_repayment(application_id: int):
     if not policies.acts_as(current_user, app, Role.FINANCE):
         abort(403, description=_("Seul un agent des finances émet un titre de reversement."))
     form = repayment_form(fresh=False)
-    if not form.validate_on_submit():
-        return _render(app, finance_failed=("claim", form, []), status=422)
-    try:
-        repayments.claim(app, current_user, form.service_data())
-    except WorkflowError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            raise
-        general = _refused(exc, form)
-        app = applications.get_visible(current_user, application_id)
-        return _render(app, finance_failed=("claim", form, general), status=exc.status)
-    flash(_("Titre de reversement enregistré ; le porteur en est informé."), "success")
-    return redirect(url_for("dossier.detail", application_id=application_id,
-                            _anchor="reversements"))
+    return _finance_action(
+        application_id, "claim", form,
+        lambda: repayments.claim(app, current_user, form.service_data()),
+        _("Titre de reversement enregistré ; le porteur en est informé."))
 
 
 @bp.post("/<int:application_id>/reversements/<int:repayment_id>/encaissement")
@@ -186,22 +196,11 @@ def repayment_received(application_id: int, repayment_id: int):
     repayment = repayments.get(app, repayment_id)
     if not policies.acts_as(current_user, app, Role.FINANCE):
         abort(403, description=_("Seul un agent des finances enregistre un encaissement."))
-    name = f"received-{repayment_id}"
     form = received_form(repayment_id, fresh=False)
-    if not form.validate_on_submit():
-        return _render(app, finance_failed=(name, form, []), status=422)
-    try:
-        repayments.mark_received(repayment, current_user, form.received_on.data)
-    except WorkflowError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            raise
-        general = _refused(exc, form)
-        app = applications.get_visible(current_user, application_id)
-        return _render(app, finance_failed=(name, form, general), status=exc.status)
-    flash(_("Encaissement du reversement enregistré."), "success")
-    return redirect(url_for("dossier.detail", application_id=application_id,
-                            _anchor="reversements"))
+    return _finance_action(
+        application_id, f"received-{repayment_id}", form,
+        lambda: repayments.mark_received(repayment, current_user, form.received_on.data),
+        _("Encaissement du reversement enregistré."))
 
 
 @bp.get("/<int:application_id>/pieces/<int:attachment_id>")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from aap.extensions import db
 from aap.models import Application
@@ -61,26 +62,26 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
     page.get_by_label("BIC").fill("AGRIFRPP")
     page.get_by_role("button", name="Créer l'organisation").click()
-    assert page.get_by_text("Ce SIRET n'est pas valide").first.is_visible()
+    expect(page.get_by_text("Ce SIRET n'est pas valide").first).to_be_visible()
     assert page.get_by_label("Raison sociale").input_value() == "Association Égalité Vitrolles"
     shots("organisation-siret-invalide")
     page.get_by_label("SIRET (14 chiffres)").fill("732 829 320 00074")
     page.get_by_role("button", name="Créer l'organisation").click()
-    assert page.get_by_role("heading", name="Association Égalité Vitrolles").is_visible()
+    expect(page.get_by_role("heading", name="Association Égalité Vitrolles")).to_be_visible()
     shots("organisation-creee")
 
     page.get_by_role("link", name="Espace porteur").first.click()
     page.get_by_role("link", name=re.compile("Déposer un projet")).first.click()
     shots("nouveau-dossier")
     page.get_by_role("button", name="Commencer le dossier").click()
-    assert page.get_by_text("Brouillon créé").is_visible()
+    expect(page.get_by_text("Brouillon créé")).to_be_visible()
     shots("formulaire-vide")
 
     # an early submission lists every problem at once
     page.get_by_label("Titre du projet").fill("Ateliers « Égalité à l'embauche »")
     page.get_by_role("button", name="Déposer le dossier").click()
     summary = page.locator("#error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert "Le résumé est obligatoire." in summary.inner_text()
     assert page.get_by_label("Titre du projet").input_value().startswith("Ateliers")
     shots("depot-refuse-problemes")
@@ -96,19 +97,19 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     page.locator("#budget").scroll_into_view_if_needed()
     shots("budget-equilibre")
     page.get_by_role("button", name="Enregistrer le brouillon").first.click()
-    assert page.get_by_text("Brouillon enregistré le").is_visible()
+    expect(page.get_by_text("Brouillon enregistré le")).to_be_visible()
 
     pdf = tmp_path / "statuts.pdf"
     pdf.write_bytes(PDF)
     page.get_by_label("Nature de la pièce").select_option("statutes")
     page.get_by_label("Fichier", exact=True).set_input_files(str(pdf))
     page.get_by_role("button", name="Ajouter la pièce").click()
-    assert page.get_by_role("link", name="statuts.pdf").is_visible()
+    expect(page.get_by_role("link", name="statuts.pdf")).to_be_visible()
     shots("piece-jointe-ajoutee")
 
     page.get_by_role("button", name="Déposer le dossier").click()
     page.wait_for_url("**/accuse-de-reception")
-    assert page.get_by_role("heading", name="Accusé de réception").is_visible()
+    expect(page.get_by_role("heading", name="Accusé de réception")).to_be_visible()
     reference = page.locator(".reference").inner_text()
     assert re.fullmatch(r"AAP-2026-\d{4}", reference)
     shots("accuse-de-reception")
@@ -123,7 +124,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
 
     page.get_by_role("link", name="Suivre mon dossier").click()
     assert "Merci de joindre le RIB" in page.locator(".completion").inner_text()
-    assert page.get_by_text("À renvoyer avant le 31/12/2099").is_visible()
+    expect(page.get_by_text("À renvoyer avant le 31/12/2099")).to_be_visible()
     shots("demande-de-complements")
     page.get_by_role("link", name="Compléter le dossier").click()
     page.get_by_label("Nature de la pièce").select_option("rib")
@@ -131,7 +132,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     rib.write_bytes(PDF)
     page.get_by_label("Fichier", exact=True).set_input_files(str(rib))
     page.get_by_role("button", name="Ajouter la pièce").click()
-    assert page.get_by_role("link", name="rib.pdf").is_visible()
+    expect(page.get_by_role("link", name="rib.pdf")).to_be_visible()
     shots("complements-ajoutes")
     page.get_by_role("button", name="Renvoyer le dossier complété").click()
     page.wait_for_url("**/accuse-de-reception")

@@ -23,12 +23,16 @@ byte-identical rows.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 OVERFLOW_RULES = ("partial", "skip", "stop")
@@ -106,6 +110,21 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else format(Decimal(value).normalize(), "f")
 
 
+# one application in the canonical inputs (a tuple is written as a JSON array)
+_CANONICAL_FIELDS = attrgetter("application_id", "reference", "score", "requested_cents",
+                               "organisation_id", "project_cost_cents", "envelope")
+_BY_ID = attrgetter("application_id")
+_SCORE = attrgetter("score")
+_REFERENCE = attrgetter("reference")
+
+
+def _decimal_as_text(value: object) -> str | None:
+    """``json.dumps``'s hook for the scores: a Decimal as its plain normalised text."""
+    if isinstance(value, Decimal):
+        return _dec(value)
+    raise TypeError(f"{type(value).__name__} is not part of the canonical inputs")
+
+
 def canonical_inputs(candidates: Iterable[Candidate], params: Parameters) -> bytes:
     """The inputs as canonical JSON: sorted keys and rows, decimals as plain strings."""
     document = {
@@ -120,14 +139,11 @@ def canonical_inputs(candidates: Iterable[Candidate], params: Parameters) -> byt
             "cap_per_organisation_cents": params.cap_per_organisation_cents,
             "grey_zone": _dec(params.grey_zone), "aggregation": params.aggregation,
         },
-        "applications": [
-            [c.application_id, c.reference, _dec(c.score), c.requested_cents,
-             c.organisation_id, c.project_cost_cents, c.envelope]
-            for c in sorted(candidates, key=lambda c: c.application_id)
-        ],
+        # attrgetter and the encoder's hook keep the hundred thousand rows out of Python
+        "applications": list(map(_CANONICAL_FIELDS, sorted(candidates, key=_BY_ID))),
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_decimal_as_text).encode()
 
 
 def canonical_document(candidates: Iterable[Candidate], params: Parameters) -> dict:
@@ -167,6 +183,12 @@ def draw_key(seed: str, reference: str) -> str:
     return hashlib.sha256(f"{seed}{reference}".encode()).hexdigest()
 
 
+def _draw_order(seed: str):
+    """A sort key in the order of :func:`draw_key` (raw digests sort as their hex)."""
+    sha256, prefix = hashlib.sha256, seed.encode()
+    return lambda c: sha256(prefix + c.reference.encode()).digest()
+
+
 def rows_bytes(rows: Sequence[Row]) -> bytes:
     """The rows as canonical JSON, to compare two runs byte for byte."""
     return json.dumps([[r.application_id, r.rank, _dec(r.score), r.requested_cents,
@@ -179,13 +201,28 @@ def rows_bytes(rows: Sequence[Row]) -> bytes:
 def allocate(candidates: Sequence[Candidate], params: Parameters) -> Result:
     """Rank and fund ``candidates`` under ``params``; see the module doc."""
     _check(params)
-    fundable, rejected = _split(candidates, params)
-    ordered, drawn = _order(fundable, params)
-    if params.grey_zone > 0 and ordered:
-        ordered, drawn = _grey_zone_order(ordered, drawn, params)
-    funded = _Greedy(params).run(ordered, drawn)
-    rows = tuple(funded + [_rejected_row(c, params) for c in rejected])
-    return Result(rows=rows, digest=digest(candidates, params))
+    with _cyclic_gc_paused():
+        fundable, rejected = _split(candidates, params)
+        ordered, drawn = _order(fundable, params)
+        if params.grey_zone > 0 and ordered:
+            ordered, drawn = _grey_zone_order(ordered, drawn, params)
+        funded = _Greedy(params).run(ordered, drawn)
+        rows = tuple(funded + _rejected_rows(rejected, params))
+        return Result(rows=rows, digest=digest(candidates, params))
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A run allocates hundreds of thousands of tuples and no reference cycle: the cycle
+    collector would rescan them again and again (a third of the time at 100 000 rows).
+    Reference counting still frees everything; the collector resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check(params: Parameters) -> None:
@@ -197,12 +234,14 @@ def _check(params: Parameters) -> None:
 
 def _split(candidates: Sequence[Candidate], params: Parameters
            ) -> tuple[list[Candidate], list[Candidate]]:
-    fundable, rejected = [], []
-    for c in candidates:
-        ok = c.score is not None and c.score >= params.min_total
-        (fundable if ok else rejected).append(c)
-    rejected.sort(key=lambda c: (c.score is None, -(c.score or 0), c.reference))
-    return fundable, rejected
+    low = params.min_total
+    fundable = [c for c in candidates if c.score is not None and c.score >= low]
+    rejected = [c for c in candidates if c.score is None or c.score < low]
+    # best score first, the unscored last, then by reference: stable sorts on C keys
+    rejected.sort(key=_REFERENCE)
+    scored = [c for c in rejected if c.score is not None]
+    scored.sort(key=_SCORE, reverse=True)
+    return fundable, scored + [c for c in rejected if c.score is None]
 
 
 def _order(fundable: list[Candidate], params: Parameters
@@ -210,11 +249,9 @@ def _order(fundable: list[Candidate], params: Parameters
     """By score, best first; equal scores by the draw. Returns who was drawn."""
     # two stable sorts (the second keeps the draw's order among equal scores): cheaper
     # than one on (-score, draw) for a hundred thousand rows
-    ordered = sorted(fundable, key=lambda c: draw_key(params.seed, c.reference))
-    ordered.sort(key=lambda c: c.score, reverse=True)
-    counts: dict[Decimal, int] = {}
-    for c in ordered:
-        counts[c.score] = counts.get(c.score, 0) + 1
+    ordered = sorted(fundable, key=_draw_order(params.seed))
+    ordered.sort(key=_SCORE, reverse=True)
+    counts = Counter(map(_SCORE, ordered))
     return ordered, {c.application_id for c in ordered if counts[c.score] > 1}
 
 
@@ -228,9 +265,8 @@ def _grey_zone_order(ordered: list[Candidate], drawn: set[int], params: Paramete
         return ordered, drawn
     line = funded_scores[-1]
     low, high = line - params.grey_zone, line + params.grey_zone
-    inside = [i for i, c in enumerate(ordered) if low <= c.score <= high]
-    block = sorted((ordered[i] for i in inside), key=lambda c: draw_key(params.seed,
-                                                                        c.reference))
+    inside = [i for i, score in enumerate(map(_SCORE, ordered)) if low <= score <= high]
+    block = sorted((ordered[i] for i in inside), key=_draw_order(params.seed))
     reordered = list(ordered)
     for i, c in zip(inside, block, strict=True):
         reordered[i] = c
@@ -263,8 +299,11 @@ class _Greedy:
         rows: list[Row] = []
         stopped_at: int | None = None
         for rank, c in enumerate(ordered, start=1):
-            if not self.explain and self.left_call <= 0:
-                return rows  # amounts only: once the call is spent nothing more is funded
+            if self.left_call <= 0 and stopped_at is None and self.params.overflow != "stop":
+                # the common case of a long list: nothing is left for the rest (and no pool)
+                if self.explain:
+                    rows += self._spent(ordered, rank, drawn)
+                return rows
             if stopped_at is not None:
                 rows.append(self._waitlisted(c, rank, drawn, self._after_stop(stopped_at)))
                 continue
@@ -275,6 +314,15 @@ class _Greedy:
         if self.params.pool_leftovers and self.params.envelopes:
             rows = self._pool_pass(rows, ordered, drawn, stopped_at)
         return rows
+
+    def _spent(self, ordered: list[Candidate], first_rank: int, drawn: set[int]
+               ) -> list[Row]:
+        """The rows from ``first_rank`` on, once the call's budget is spent."""
+        why, params = ["budget de l'appel épuisé"], self.params
+        return [Row(c.application_id, c.reference, rank, c.score, c.requested_cents, 0,
+                    "waitlisted", _reason(c, rank, params, 0, why, drawn), c.envelope, 0,
+                    c.application_id in drawn)
+                for rank, c in enumerate(ordered[first_rank - 1:], start=first_rank)]
 
     # one application --------------------------------------------------------------
     def _wanted(self, c: Candidate) -> tuple[int, str | None]:
@@ -308,6 +356,8 @@ class _Greedy:
     def _fund(self, c: Candidate, rank: int, drawn: set[int]) -> Row:
         if self.left_call <= 0:  # the common case of a long list: nothing is left
             return self._waitlisted(c, rank, drawn, "budget de l'appel épuisé")
+        if not self.explain and self._room(c)[0] <= 0:
+            return self._waitlisted(c, rank, drawn, "")  # no room: whatever it wants
         wanted, cap = self._wanted(c)
         if wanted <= 0:
             return self._waitlisted(c, rank, drawn, cap or "montant nul")
@@ -342,6 +392,7 @@ class _Greedy:
                    "waitlisted", reason, c.envelope, 0, c.application_id in drawn)
 
     @staticmethod
+    @lru_cache(maxsize=64)
     def _after_stop(stopped_at: int) -> str:
         return f"règle « arrêt » : rien n'est financé après le rang {stopped_at}"
 
@@ -349,10 +400,10 @@ class _Greedy:
     def _pool_pass(self, rows: list[Row], ordered: list[Candidate], drawn: set[int],
                    stopped_at: int | None) -> list[Row]:
         pool = min(sum(max(v, 0) for v in self.left_envelope.values()), self.left_call)
-        by_id = {c.application_id: c for c in ordered}
+        if pool <= 0:
+            return rows
         out = []
-        for row in rows:
-            c = by_id[row.application_id]
+        for row, c in zip(rows, ordered, strict=True):  # rows are in rank order
             eligible = (row.outcome == "waitlisted" and pool > 0
                         and (stopped_at is None or row.rank <= stopped_at)
                         and c.envelope in self.left_envelope)
@@ -374,16 +425,16 @@ class _Greedy:
         return out
 
 
-def _rejected_row(c: Candidate, params: Parameters) -> Row:
-    if c.score is None:
-        why = "pas de note : évaluations en nombre insuffisant"
-        head = f"non classé, {format_eur(c.requested_cents)} demandés"
-    else:
-        why = f"note sous le minimum de {_score(params.min_total)}/{params.scale}"
-        head = (f"non classé, {_score(c.score)}/{params.scale}, "
-                f"{format_eur(c.requested_cents)} demandés")
-    return Row(c.application_id, c.reference, None, c.score, c.requested_cents, 0,
-               "rejected", f"{head} : {why}", c.envelope)
+def _rejected_rows(rejected: list[Candidate], params: Parameters) -> list[Row]:
+    scale = params.scale
+    below = f"note sous le minimum de {_score(params.min_total)}/{scale}"
+    return [Row(c.application_id, c.reference, None, c.score, c.requested_cents, 0,
+                "rejected",
+                f"non classé, {format_eur(c.requested_cents)} demandés : pas de note : "
+                "évaluations en nombre insuffisant" if c.score is None else
+                f"non classé, {_score(c.score)}/{scale}, {format_eur(c.requested_cents)} "
+                f"demandés : {below}", c.envelope)
+            for c in rejected]
 
 
 def _no_room(source: str, room: int, params: Parameters, wanted: int) -> str:

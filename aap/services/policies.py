@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, exists, false, or_, select
 
 from aap.extensions import db
-from aap.models import Application, Membership, Review, User
+from aap.models import Application, Call, Membership, Review, User
 from aap.models.accounts import Role
 
 STAFF_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
@@ -105,3 +105,30 @@ def readable_reviews(user: User, application: Application, reviews: list[Review]
 def may_read_all_reviews(user: User) -> bool:
     """Whether the user reads every juror's review of the applications it sees."""
     return user.has_role(Role.INSTRUCTOR)
+
+
+#: The roles that export money and open data (SPEC 7.1: finance, instructor).
+EXPORT_ROLES = (Role.FINANCE, Role.INSTRUCTOR)
+
+
+def may_export(user: User | None) -> bool:
+    """Whether the user may export workbooks, open data and indicators at all."""
+    return user is not None and user.has_role(*EXPORT_ROLES)
+
+
+def exportable_calls(user: User | None) -> Select:
+    """The calls whose exports (balance sheet, SCDL, indicators) the user may read, as a
+    query: every call for finance and instructors (one authority today), none for the
+    others. The web pages, the API, the CLI and the background jobs all call it, so
+    narrowing it (per authority) narrows every export at once."""
+    query = select(Call)
+    return query if may_export(user) else query.where(false())
+
+
+def may_export_call(user: User | None, call) -> bool:
+    """Whether the user may read the exports of this one call (checked on the object)."""
+    if not may_export(user):
+        return False
+    return db.session.scalar(
+        select(exists().where(Call.id == call.id, Call.id.in_(
+            exportable_calls(user).with_only_columns(Call.id))))) or False

@@ -1,0 +1,348 @@
+"""The SCDL *subventions* open-data file (SPEC 6): one CSV row per granted application,
+valid against the official Table Schema (``aap/standards/``, scdl/subventions 2.1.1).
+
+**Which applications.** Every application of the calls that a grant decision reached:
+the workflow's ``funded`` phase (granted, and every later state, cancelled grants
+included: the deliberation granted them), with its ``Decision`` row. Drafts, pending and
+refused applications never appear. ``decided_by`` keeps only the deliberations dated on or
+before that day (the public download: a decision is published once it is taken).
+
+**The columns**, in the schema's order and names:
+
+- ``nomAttribuant``/``idAttribuant``: the fund's owner (*attribuant*), name and SIRET;
+- ``dateConvention``: the convention's signature date, else the decision date;
+- ``referenceDecision``: the deliberation's reference;
+- ``nomBeneficiaire``/``idBeneficiaire``/``rnaBeneficiaire``: the organisation, its SIRET
+  and its RNA (each left empty when the organisation has none);
+- ``objet``: the project's title (at most 256 characters: longer ones are cut, ending
+  with an ellipsis);
+- ``montant``: the decision's amount in euros, with a decimal point (``12500.00``);
+- ``nature``: ``aide en numéraire`` (the platform grants money);
+- ``conditionsVersement``: ``unique`` for one planned payment, else ``échelonné``. The
+  plan is the signed convention's schedule (an empty schedule is one advance); without a
+  convention, a grant at or below the call's convention threshold is paid in one advance
+  (the finance rule, ``aap.services.finance``), a larger one will be paid by the default
+  schedule of its convention (``aap.services.conventions``, 80 % then 20 %);
+- ``datesPeriodeVersement``: the first and last payment dates, written as the schema
+  says: one date (``AAAA-MM-JJ``) for a single payment of a ``unique`` grant, else a
+  period (``AAAA-MM-JJ/AAAA-MM-JJ``); without any payment, the decision date;
+- ``idRAE``: empty (business aid only); ``notificationUE``: ``oui`` when the fund says so
+  (``Fund.notification_ue``), else ``non``; ``pourcentageSubvention``: ``1.00`` (a single
+  beneficiary per application); ``dispositifAide``: empty (no identifier of the national
+  directory of aid schemes is recorded).
+
+Texts are written on one line: line breaks, tabs and runs of spaces in names and titles
+become one space, so that every row of the file is one line (portals and line-oriented
+tools read it as such). The file is UTF-8 without BOM, comma-separated, quoted as needed
+(RFC 4180).
+
+**The custom checks.** A plain Table Schema validator checks the types, patterns and
+required cells; the schema's ``custom_checks`` (run by Validata) are run here by
+:func:`check_scdl`: the SIRET of the attributing body and of the beneficiary pass the Luhn
+check (python-stdnum, La Poste's exception included), and each row has an
+``idBeneficiaire`` or an ``rnaBeneficiaire``.
+
+Rows are streamed from one query (``yield_per``): no query per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Select, func, select
+from stdnum.fr import siret as stdnum_siret
+
+from aap.extensions import db
+from aap.models import Application, Call, Convention, Decision, Fund, Organisation, Payment
+from aap.services.conventions import DEFAULT_SCHEDULE
+from aap.services.finance import SINGLE_ADVANCE
+from workflows.application import PHASES
+
+#: The official schema, copied from scdl/subventions v2.1.1 (schema.data.gouv.fr).
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "standards" / \
+    "scdl-subventions-2.1.1.schema.json"
+#: The columns, in the schema's order (a test compares them with the schema's fields).
+COLUMNS = ("nomAttribuant", "idAttribuant", "dateConvention", "referenceDecision",
+           "nomBeneficiaire", "idBeneficiaire", "rnaBeneficiaire", "objet", "montant",
+           "nature", "conditionsVersement", "datesPeriodeVersement", "idRAE",
+           "notificationUE", "pourcentageSubvention", "dispositifAide")
+#: The applications a grant decision reached (cancelled grants included).
+GRANTED_PHASE = PHASES["funded"]
+NATURE = "aide en numéraire"
+SINGLE, STAGGERED = "unique", "échelonné"
+SINGLE_BENEFICIARY = "1.00"
+OBJECT_MAX = 256
+ELLIPSIS = "…"
+BATCH = 2_000
+MEDIA_TYPE = "text/csv; charset=utf-8"
+
+Progress = Callable[[int, int], None]
+Target = str | os.PathLike | IO[str] | IO[bytes]
+
+
+# -- the selection ---------------------------------------------------------------------
+
+def _call_ids(calls: Iterable[Call | int]) -> list[int]:
+    return [c if isinstance(c, int) else c.id for c in calls]
+
+
+def granted_filter(call_ids: list[int], decided_by: date | None = None) -> list:
+    """The conditions selecting the granted applications of the calls (and, with
+    ``decided_by``, only those whose deliberation is dated on or before that day); to be
+    used on a query joining ``Decision`` to ``Application``."""
+    conditions = [Application.call_id.in_(call_ids), Application.state.in_(GRANTED_PHASE)]
+    if decided_by is not None:
+        conditions.append(Decision.decided_on <= decided_by)
+    return conditions
+
+
+def _payments(call_ids: list[int]):
+    """First and last payment dates per application of the calls (one grouped subquery)."""
+    return (select(Payment.application_id, func.min(Payment.paid_on).label("first_paid"),
+                   func.max(Payment.paid_on).label("last_paid"))
+            .join(Application, Application.id == Payment.application_id)
+            .where(Application.call_id.in_(call_ids))
+            .group_by(Payment.application_id).subquery())
+
+
+def _query(call_ids: list[int], decided_by: date | None) -> Select:
+    paid = _payments(call_ids)
+    return (
+        select(Fund.owner_name, Fund.owner_siret, Fund.notification_ue,
+               Call.convention_threshold_cents, Decision.reference, Decision.decided_on,
+               Decision.amount_cents, Convention.signed_on, Convention.schedule,
+               Organisation.name, Organisation.siret, Organisation.rna, Application.title,
+               Application.reference.label("application_reference"),
+               paid.c.first_paid, paid.c.last_paid)
+        .select_from(Application)
+        .join(Decision, Decision.application_id == Application.id)
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .join(Call, Call.id == Application.call_id)
+        .join(Fund, Fund.id == Call.fund_id)
+        .outerjoin(Convention, Convention.application_id == Application.id)
+        .outerjoin(paid, paid.c.application_id == Application.id)
+        .where(*granted_filter(call_ids, decided_by))
+        .order_by(Application.call_id, Decision.decided_on, Application.id)
+    )
+
+
+def count(calls: Iterable[Call | int], decided_by: date | None = None) -> int:
+    """How many rows the file of these calls has."""
+    ids = _call_ids(calls)
+    if not ids:
+        return 0
+    return int(db.session.scalar(
+        select(func.count()).select_from(Application)
+        .join(Decision, Decision.application_id == Application.id)
+        .where(*granted_filter(ids, decided_by))) or 0)
+
+
+# -- the rules of SPEC 6 ------------------------------------------------------------------
+
+def one_line(text: str | None) -> str:
+    """Line breaks, tabs and runs of spaces become one space; ends trimmed."""
+    return " ".join((text or "").split())
+
+
+def object_text(title: str | None, fallback: str | None = None) -> str:
+    """The project's title on one line, cut to the schema's 256 characters."""
+    text = one_line(title) or one_line(fallback)
+    return text if len(text) <= OBJECT_MAX else text[:OBJECT_MAX - 1].rstrip() + ELLIPSIS
+
+
+def euros(cents: int) -> str:
+    """Integer cents as euros with a decimal point and two decimals: 1250000 → 12500.00."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def planned_schedule(schedule: list | None, has_convention: bool, granted_cents: int,
+                     threshold_cents: int) -> list | tuple:
+    """The payments planned for the grant (see the module's rule)."""
+    if has_convention:
+        return schedule or SINGLE_ADVANCE
+    return SINGLE_ADVANCE if granted_cents <= threshold_cents else DEFAULT_SCHEDULE
+
+
+def payment_conditions(planned: list | tuple) -> str:
+    return SINGLE if len(planned) == 1 else STAGGERED
+
+
+def payment_period(first: date | None, last: date | None, decided_on: date,
+                   conditions: str) -> str:
+    """One date for a single payment of a single-payment grant, else the period from the
+    first to the last payment; the decision date before any payment."""
+    if first is None or last is None:
+        return decided_on.isoformat()
+    if first == last and conditions == SINGLE:
+        return first.isoformat()
+    return f"{first.isoformat()}/{last.isoformat()}"
+
+
+def to_row(record: Any) -> tuple[str, ...]:
+    """One CSV row from one record of the query."""
+    planned = planned_schedule(record.schedule, record.signed_on is not None,
+                               record.amount_cents, record.convention_threshold_cents)
+    conditions = payment_conditions(planned)
+    return (
+        one_line(record.owner_name), (record.owner_siret or "").strip(),
+        (record.signed_on or record.decided_on).isoformat(), one_line(record.reference),
+        one_line(record.name), (record.siret or "").strip(), (record.rna or "").strip(),
+        object_text(record.title, record.application_reference),
+        euros(record.amount_cents), NATURE, conditions,
+        payment_period(record.first_paid, record.last_paid, record.decided_on, conditions),
+        "", "oui" if record.notification_ue else "non", SINGLE_BENEFICIARY, "",
+    )
+
+
+def rows(calls: Iterable[Call | int], decided_by: date | None = None
+         ) -> Iterator[tuple[str, ...]]:
+    """The data rows of the file, streamed from one query."""
+    ids = _call_ids(calls)
+    if not ids:
+        return
+    result = db.session.execute(_query(ids, decided_by).execution_options(yield_per=BATCH))
+    try:
+        for record in result:
+            yield to_row(record)
+    finally:
+        result.close()
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def write_scdl(target: Target, calls: Iterable[Call | int], *,
+               progress: Progress | None = None, decided_by: date | None = None) -> int:
+    """Write the SCDL CSV of the calls to ``target`` (a path, or a text or binary file
+    object, left open); ``progress(done, total)`` is called as rows are written. Returns
+    the number of rows."""
+    ids = _call_ids(calls)
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, "w", encoding="utf-8", newline="") as stream:
+            return _write(stream, ids, progress, decided_by)
+    if _is_binary(target):
+        stream = io.TextIOWrapper(target, encoding="utf-8", newline="", write_through=True)
+        try:
+            return _write(stream, ids, progress, decided_by)
+        finally:
+            stream.flush()
+            stream.detach()  # the caller's file stays open
+    return _write(target, ids, progress, decided_by)
+
+
+def _is_binary(target: Any) -> bool:
+    if isinstance(target, io.TextIOBase):
+        return False
+    if isinstance(target, (io.RawIOBase, io.BufferedIOBase)):
+        return True
+    return "b" in getattr(target, "mode", "")
+
+
+def _write(stream: IO[str], ids: list[int], progress: Progress | None,
+           decided_by: date | None) -> int:
+    writer = csv.writer(stream)
+    writer.writerow(COLUMNS)
+    total = count(ids, decided_by) if progress else 0
+    done = 0
+    for row in rows(ids, decided_by):
+        writer.writerow(row)
+        done += 1
+        if progress and done % BATCH == 0:
+            progress(done, total)
+    if progress:
+        progress(done, total)
+    return done
+
+
+def build_scdl(calls: Iterable[Call | int], *, decided_by: date | None = None) -> bytes:
+    """The SCDL CSV of the calls, as UTF-8 bytes."""
+    buffer = io.BytesIO()
+    write_scdl(buffer, calls, decided_by=decided_by)
+    return buffer.getvalue()
+
+
+def filename(call: Call | None = None, year: int | None = None) -> str:
+    """``subventions-appel-12.csv``, ``subventions-2026.csv`` or ``subventions.csv``."""
+    if call is not None:
+        return f"subventions-appel-{call.id}.csv"
+    return f"subventions-{year}.csv" if year else "subventions.csv"
+
+
+def calls_of_year(year: int) -> list[int]:
+    """The ids of the calls of a fiscal year."""
+    return list(db.session.scalars(
+        select(Call.id).where(Call.fiscal_year == year).order_by(Call.id)))
+
+
+# -- the custom checks of the schema -------------------------------------------------------
+
+Record = Mapping[str, str | None]
+
+
+def check_scdl(rows_or_path: str | os.PathLike | bytes | Iterable[Record]) -> list[str]:
+    """The problems the schema's custom checks find (French messages, one per problem;
+    empty when the file passes): a header that is not the schema's columns, an
+    ``idAttribuant`` or ``idBeneficiaire`` that is not a valid SIRET, a row with neither
+    ``idBeneficiaire`` nor ``rnaBeneficiaire``. Rows are numbered as in the file, the
+    header being line 1. Types, patterns and required cells are the schema validator's
+    (frictionless), see :func:`validate_with_schema`."""
+    if isinstance(rows_or_path, (str, os.PathLike)):
+        with open(rows_or_path, encoding="utf-8-sig", newline="") as stream:
+            return _check_stream(stream)
+    if isinstance(rows_or_path, bytes):
+        return _check_stream(io.StringIO(rows_or_path.decode("utf-8-sig"), newline=""))
+    problems: list[str] = []
+    for line, record in enumerate(rows_or_path, start=2):
+        problems.extend(_check_record(line, record))
+    return problems
+
+
+def _check_stream(stream: IO[str]) -> list[str]:
+    reader = csv.DictReader(stream)
+    header = tuple(reader.fieldnames or ())
+    problems = [] if header == COLUMNS else [
+        f"en-tête : les colonnes doivent être {', '.join(COLUMNS)} "
+        f"(trouvé : {', '.join(header) or 'aucune'})."]
+    for line, record in enumerate(reader, start=2):
+        problems.extend(_check_record(line, record))
+    return problems
+
+
+def _check_record(line: int, record: Record) -> list[str]:
+    problems = []
+    attributing = (record.get("idAttribuant") or "").strip()
+    if not attributing:
+        problems.append(f"ligne {line} : idAttribuant manquant (le SIRET de l'attribuant).")
+    elif not stdnum_siret.is_valid(attributing):
+        problems.append(f"ligne {line} : idAttribuant « {attributing} » n'est pas un "
+                        "SIRET valide.")
+    beneficiary = (record.get("idBeneficiaire") or "").strip()
+    if beneficiary and not stdnum_siret.is_valid(beneficiary):
+        problems.append(f"ligne {line} : idBeneficiaire « {beneficiary} » n'est pas un "
+                        "SIRET valide.")
+    if not beneficiary and not (record.get("rnaBeneficiaire") or "").strip():
+        problems.append(f"ligne {line} : ni idBeneficiaire ni rnaBeneficiaire n'est "
+                        "renseigné.")
+    return problems
+
+
+def validate_with_schema(data: str | os.PathLike | bytes) -> list[str] | None:
+    """The problems the official Table Schema finds in the file (frictionless, given the
+    file's path or its bytes), or None when frictionless is not installed (it is in the
+    ``test`` extra)."""
+    try:
+        from frictionless import Resource, Schema
+    except ImportError:
+        return None
+    if not isinstance(data, bytes):
+        data = Path(data).read_bytes()
+    schema = Schema.from_descriptor(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    report = Resource(data, schema=schema, format="csv", encoding="utf-8").validate()
+    return [f"ligne {row or '-'} : {message}"
+            for row, message in report.flatten(["rowNumber", "message"])]

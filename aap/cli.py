@@ -131,5 +131,7 @@ def demo(reset: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (users, outbox, reports, workflow, demo):
+    from aap.cli_jobs import jobs
+
+    for command in (users, outbox, reports, workflow, demo, jobs):
         app.cli.add_command(command)

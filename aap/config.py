@@ -69,6 +69,16 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = None
     WTF_CSRF_TIME_LIMIT = None
     SHOW_OUTBOX = _flag("SHOW_OUTBOX", False)
+    # Background exports (aap.services.jobs). With REDIS_URL, jobs go to an RQ queue run
+    # by `aap jobs worker`; without it, a thread of the app process runs them (the demo,
+    # single-process use). EXPORT_DIR (default: the instance folder's exports/) must be
+    # shared by the app processes and the workers.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    EXPORT_DIR = os.environ.get("EXPORT_DIR")
+    EXPORT_QUEUE = os.environ.get("EXPORT_QUEUE", "aap-exports")
+    EXPORT_RETENTION_HOURS = int(os.environ.get("EXPORT_RETENTION_HOURS", "48"))
+    EXPORT_JOB_TIMEOUT = int(os.environ.get("EXPORT_JOB_TIMEOUT", "3600"))
+    EXPORT_THREADS = int(os.environ.get("EXPORT_THREADS", "2"))
 
 
 class DevelopmentConfig(Config):
@@ -90,6 +100,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
     SHOW_OUTBOX = True
+    REDIS_URL = None  # jobs run in-process unless a test sets its own queue
     # Cheap hashing keeps fixtures fast; production uses scrypt (werkzeug's default).
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 

@@ -17,6 +17,7 @@ from aap.models.finance import (
     Report,
     ReportLine,
 )
+from aap.models.jobs import ExportJob
 from aap.models.organisations import Invitation, Organisation, OrganisationJoinRequest
 from aap.models.reviews import AllocationRow, AllocationRun, Review, ReviewScore
 
@@ -33,6 +34,7 @@ __all__ = [
     "Criterion",
     "Decision",
     "Envelope",
+    "ExportJob",
     "Fund",
     "Invitation",
     "JuryMember",

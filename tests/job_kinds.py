@@ -1,0 +1,84 @@
+"""Export kinds made for the tests of the jobs service: a file of numbered lines whose
+content the test knows in advance, written with progress, that can wait at a gate, look
+at its own row while it runs, or fail half-way."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from aap.errors import ValidationFailed
+from aap.extensions import db
+from aap.models import ExportJob
+from aap.services.jobs import Kind
+
+NAME = "test_numbers"
+
+
+def expected_lines(count: int) -> str:
+    return "".join(f"ligne {i}\n" for i in range(1, count + 1))
+
+
+def numbers_kind(*, gate: threading.Event | None = None, observe: bool = False,
+                 fail_after: int | None = None, error: Exception | None = None,
+                 runs: list | None = None) -> Kind:
+    """``count`` lines "ligne i"; progress (i, count) after each one. ``observe``: after
+    the first line, the row as another connection sees it ("vu: status done/total").
+    ``gate``: wait for it after the first line. ``fail_after``: raise ``error`` (a
+    RuntimeError by default) after that line. ``runs`` collects one entry per run."""
+
+    def authorize(user, params) -> dict:
+        count = params.get("count") if isinstance(params, dict) else None
+        if not isinstance(count, int) or not 1 <= count <= 1000:
+            raise ValidationFailed("Nombre de lignes invalide.", fields={"count": ["1 à 1000"]})
+        return {"count": count}
+
+    def write(target, params, user, progress) -> None:
+        if runs is not None:
+            runs.append(params)
+        count = params["count"]
+        for i in range(1, count + 1):
+            target.write(f"ligne {i}\n".encode())
+            progress(i, count)
+            if i == 1 and observe:
+                status, done, total = _row_seen_elsewhere()
+                target.write(f"vu: {status} {done}/{total}\n".encode())
+            if i == 1 and gate is not None and not gate.wait(20):
+                raise RuntimeError("the test never opened the gate")
+            if fail_after == i:
+                raise error or RuntimeError("panne technique : disque plein (détail interne)")
+
+    return Kind(name=NAME, extension="txt", authorize=authorize, write=write,
+                filename=lambda p: f"lignes-{p['count']}.txt",
+                describe=lambda p, calls: f"{p['count']} lignes")
+
+
+def _row_seen_elsewhere() -> tuple[str, int, int]:
+    """The running job's row read on a connection of its own (committed data only)."""
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            select(ExportJob.status, ExportJob.progress_done, ExportJob.progress_total)
+            .where(ExportJob.status == "running").order_by(ExportJob.id.desc())).first()
+    return tuple(row) if row else ("absent", 0, 0)
+
+
+def wait_for_job(job_id: int, timeout: float = 30, statuses=("done", "failed")) -> ExportJob:
+    """Poll the table (never the runner) until the job reaches one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()
+        job = db.session.execute(select(ExportJob).where(ExportJob.id == job_id)
+                                 .execution_options(populate_existing=True)).scalar_one()
+        if job.status in statuses or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def join_export_threads(timeout: float = 30) -> None:
+    """Wait for this process's export threads (so a test never ends with one running)."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("export-job-"):
+            thread.join(timeout)
+

@@ -119,6 +119,7 @@ def register_api(app: Flask) -> None:
         exports,
         funds,
         jury,
+        open_data,
         organisations,
         repayments,
         vocabularies,
@@ -142,6 +143,6 @@ def register_api(app: Flask) -> None:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
     for module in (auth_views, funds, calls, organisations, applications, attachments,
-                   jury, exports, vocabularies, allocations, repayments, deliberations):
+                   jury, exports, vocabularies, allocations, repayments, deliberations, open_data):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -59,8 +59,19 @@ from typing import IO, Any
 from sqlalchemy import Select, func, select
 from stdnum.fr import siret as stdnum_siret
 
+from aap.errors import Forbidden, NotFound
 from aap.extensions import db
-from aap.models import Application, Call, Convention, Decision, Fund, Organisation, Payment
+from aap.models import (
+    Application,
+    Call,
+    Convention,
+    Decision,
+    Fund,
+    Organisation,
+    Payment,
+    User,
+)
+from aap.services import policies
 from aap.services.conventions import DEFAULT_SCHEDULE
 from aap.services.finance import SINGLE_ADVANCE
 from workflows.application import PHASES
@@ -272,6 +283,17 @@ def filename(call: Call | None = None, year: int | None = None) -> str:
     if call is not None:
         return f"subventions-appel-{call.id}.csv"
     return f"subventions-{year}.csv" if year else "subventions.csv"
+
+
+def call_for(user: User | None, call_id: int) -> Call:
+    """The call whose SCDL file the user asks for: Forbidden unless the user may export
+    (finance, instructor), NotFound for an unknown call or one the user may not export."""
+    if not policies.may_export(user):
+        raise Forbidden("Les exports sont réservés aux finances et à l'instruction.")
+    call = db.session.get(Call, call_id)
+    if call is None or not policies.may_export_call(user, call):
+        raise NotFound("Appel introuvable.")
+    return call
 
 
 def calls_of_year(year: int) -> list[int]:

@@ -68,7 +68,24 @@ def from_http_exception(exc: HTTPException):
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="aap"'  # required on a 401 (RFC 9110)
     if status == 429:
-        retry = getattr(exc, "retry_after", None)
-        headers["Retry-After"] = str(int(retry) if retry else 900)
         message = "Trop de tentatives : réessayez plus tard."
+        if not _limiter_writes_retry_after():
+            headers["Retry-After"] = str(FULL_WINDOW_SECONDS)
     return error_response(status, HTTP_CODES.get(status, "error"), message, fields, headers)
+
+
+#: The throttling window of SPEC 7.1: what a client waits at most.
+FULL_WINDOW_SECONDS = 15 * 60
+
+
+def _limiter_writes_retry_after() -> bool:
+    """Flask-Limiter writes ``Retry-After`` from the breached limit's own reset time on
+    every response of a throttled route (headers enabled): a value written here would win
+    over it (it keeps the later of the two), so only a 429 without it gets the whole
+    window."""
+    from flask import current_app
+
+    from aap.extensions import limiter
+
+    return bool(current_app.config.get("RATELIMIT_HEADERS_ENABLED")) and \
+        limiter.current_limit is not None

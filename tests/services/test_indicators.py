@@ -1,8 +1,8 @@
 """The plan's indicators (SPEC 1 and 6, the Nantes table: « nombre de projets déposés
 dans les AAP », per domain, territory and public), against figures computed by hand.
 
-The world (fixed dates, Paris time; the clock of the workflow and of the trail is set for
-each step):
+The world (``tests/services/indicators_world.py``; fixed dates, Paris time: the clock of
+the workflow and of the trail is set for each step):
 
 - 2025 call (opened 01/03/2025): « Ancienne » submits G on 10/03/2025.
 - 2026 call n°1 (opened 01/03/2026):
@@ -26,128 +26,23 @@ each step):
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
 import pytest
 from sqlalchemy import select
 
 from aap.extensions import db
 from aap.models import Call
-from aap.services import indicators, money, workflow
+from aap.services import indicators, money
 from aap.services.calls import set_jury
-from aap.timeutil import PARIS
 from tests import factories
 from tests.helpers import count_queries
+from tests.services import indicators_world
 
 E = 100
 
 
-class Clock:
-    """The moment the workflow and the trail believe it is."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2026, 1, 1, 12, tzinfo=PARIS)
-
-    def set(self, day: str, hour: int = 10, minute: int = 0) -> None:
-        self.moment = datetime.combine(date.fromisoformat(day), datetime.min.time(),
-                                       tzinfo=PARIS).replace(hour=hour, minute=minute)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr("aap.services.workflow.now", clock)
-    monkeypatch.setattr("aap.services.audit.now", clock)
-    return clock
-
-
-def _call(world, year: int, opens: str, title: str):
-    opened = datetime.fromisoformat(f"{opens}T09:00").replace(tzinfo=PARIS)
-    call = factories.make_call(world.fund, title=title, fiscal_year=year, opens_at=opened,
-                               closes_at=opened + timedelta(days=120),
-                               budget_cents=100_000 * E)
-    set_jury(call, [world.users["juror"].id])
-    db.session.commit()
-    return call
-
-
-class Story:
-    def __init__(self, world, clock) -> None:
-        self.world, self.clock = world, clock
-        member = [world.users["applicant"]]
-        self.old = factories.make_organisation(member, name="Ancienne")
-        self.new1 = factories.make_organisation(member, name="Nouvelle 1")
-        self.new2 = factories.make_organisation(member, name="Nouvelle 2")
-        self.call_2025 = _call(world, 2025, "2025-03-01", "AAP 2025")
-        self.call = _call(world, 2026, "2026-03-01", "AAP 2026")
-        self.call_2 = _call(world, 2026, "2026-06-01", "AAP 2026 bis")
-
-    def submitted(self, call, org, on: str, euros: int, hour: int = 10, minute: int = 0,
-                  **fields):
-        app = factories.make_application(call, org, requested_cents=euros * E, **fields)
-        self.clock.set(on, hour, minute)
-        return self.world.fire(app, "submit")
-
-    def fire(self, app, trigger: str, on: str, data: dict | None = None):
-        self.clock.set(on)
-        return self.world.fire(app, trigger, data)
-
-    def reviewed(self, app, on: str):
-        for trigger in ("declare_eligible", "open_review", "close_review", "propose"):
-            app = self.fire(app, trigger, on)
-        return app
-
-    def grant(self, app, euros: int, decided: str, recorded: str):
-        return self.fire(app, "grant", recorded, {
-            "amount_cents": euros * E,
-            "decision": {"body": "Bureau de la Métropole", "reference": "DEL", "date": decided}})
-
-    def pay(self, app, euros: int, on: str):
-        self.clock.set(on)
-        return workflow.record_payment(app, self.world.users["finance"], {
-            "kind": "advance", "amount_cents": euros * E, "paid_on": on, "mandate": "M"})
-
-
-@pytest.fixture
-def story(world, clock):
-    s = Story(world, clock)
-    s.submitted(s.call_2025, s.old, "2025-03-10", 4_000)
-    a = s.submitted(s.call, s.old, "2026-03-10", 10_000, hour=0, minute=30,
-                    domains=["emploi", "logement"], grounds=["origine", "sexe"],
-                    territories=["Marseille — QPV Frais Vallon", "Aix-en-Provence"],
-                    beneficiaries=60)
-    b = s.submitted(s.call, s.new1, "2026-03-12", 6_000, domains=["emploi"],
-                    grounds=["origine"], territories=["Vitrolles"], beneficiaries=40)
-    c = s.submitted(s.call, s.new2, "2026-03-15", 4_000, domains=["education"],
-                    grounds=["handicap"], territories=["Quartier prioritaire Les Pins"],
-                    beneficiaries=30)
-    d = s.submitted(s.call, s.new1, "2026-03-16", 5_000, domains=["logement"],
-                    grounds=["sexe"], territories=["Marseille — QPV Frais Vallon"],
-                    beneficiaries=20)
-    f = s.submitted(s.call, s.old, "2026-03-18", 3_000, domains=["citoyennete"],
-                    grounds=["age"], territories=["Istres"], beneficiaries=10)
-    factories.make_application(s.call, s.new2, requested_cents=9_000 * E)  # E, a draft
-    s.submitted(s.call_2, s.new2, "2026-06-10", 2_000, domains=["emploi"],
-                grounds=["origine"], territories=["Vitrolles"], beneficiaries=5)
-
-    a = s.grant(s.reviewed(a, "2026-03-25"), 8_000, decided="2026-05-04",
-                recorded="2026-05-07")
-    a = s.pay(a, 5_000, "2026-05-14")
-    a = s.pay(a, 3_000, "2026-06-01")
-    s.fire(a, "submit_report", "2026-12-01", {
-        "realised": a.budget(), "beneficiaries_reached": 55, "narrative": "Fait."})
-    s.fire(s.reviewed(b, "2026-03-25"), "reject", "2026-05-20")
-    s.fire(c, "declare_ineligible", "2026-03-25")
-    d = s.grant(s.reviewed(d, "2026-03-25"), 5_000, decided="2026-05-06",
-                recorded="2026-05-06")
-    s.pay(d, 5_000, "2026-05-26")
-    f = s.fire(f, "declare_eligible", "2026-03-25")
-    s.fire(f, "withdraw", "2026-04-01")
-    db.session.commit()
-    return s
+def story(world, monkeypatch):
+    return indicators_world.build(world, monkeypatch)
 
 
 def _groups(groups) -> dict[str, tuple[int, int, int, int, int, int]]:
@@ -261,6 +156,28 @@ def test_states(story):
     states = dict(indicators.for_call(story.call).states)
     assert states == {"ineligible": 1, "rejected": 1, "in_progress": 1,
                       "report_submitted": 1, "withdrawn": 1}
+
+
+def test_juror_scores_never_count_a_recusal(story):
+    jurors = indicators.juror_scores([story.call], named=True)[story.call.id]
+    by_name = {j.name: j for j in jurors}
+    assert list(by_name) == ["Jules Juré", "Julie Jurée"]
+    julie, jules = by_name["Julie Jurée"], by_name["Jules Juré"]
+    # Julie: A (5, 5) = 20, B (3, 3) = 12, D (4, 1) = 9/15 × 20 = 12
+    assert julie.totals == [12, 12, 20]
+    # Jules: A (4, 4) = 16, D (2, 4) = 8/15 × 20 = 10.667; recused on B
+    assert jules.totals == [10.667, 16]
+    assert julie.quartiles == (12, 12, 16)  # inclusive quartiles of 12, 12, 20
+    assert jules.quartiles == pytest.approx((12.00025, 13.3335, 14.66675))  # ¼, ½, ¾
+    # least squares offsets: A and D, scored by both, differ by 4 and 1.333 → ± 1.333
+    assert julie.offset == pytest.approx(1.33325) and jules.offset == pytest.approx(-1.33325)
+
+
+def test_juror_scores_without_names(story):
+    jurors = indicators.juror_scores([story.call, story.call_2], named=False)
+    assert [(j.number, j.name, len(j.totals)) for j in jurors[story.call.id]] == [
+        (1, None, 3), (2, None, 2)]  # in the order of the juror ids: Julie, then Jules
+    assert jurors[story.call_2.id] == []
 
 
 def test_a_call_without_applications(world):

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -13,8 +22,10 @@ from sqlalchemy import select
 from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db, limiter
 from aap.models import Call
-from aap.services import accounts, organisations
+from aap.services import accounts, open_data, organisations
+from aap.services.exports import scdl
 from aap.timeutil import now
+from aap.web.access import page_arg
 from aap.web.helpers import ROLE_HOMES
 from forms.account import ForgotPasswordForm, RegisterForm, ResetPasswordForm
 from forms.auth import LoginForm
@@ -122,6 +133,28 @@ def language(code: str):
 def accessibility():
     """The accessibility statement that the RGAA requires, linked from every footer."""
     return render_template("public/accessibility.html")
+
+
+@bp.get("/donnees-ouvertes")
+def open_data_page():
+    """The funded projects of the decisions taken, with the SCDL file to download (no
+    login; what is published: ``aap.services.open_data``)."""
+    day, per_page = open_data.today(), open_data.PER_PAGE
+    totals = open_data.summary(day)
+    pages = open_data.pages(totals.projects, per_page)
+    page = min(page_arg(request.args.get("page")), pages)
+    projects = open_data.funded_projects(page, per_page, on=day)
+    return render_template("public/open_data.html", totals=totals, page=page, pages=pages,
+                           projects=projects)
+
+
+@bp.get("/donnees-ouvertes/subventions.csv")
+@limiter.limit("30 per minute")
+def open_data_csv():
+    """The SCDL subventions CSV of the published grants (the rows of the page)."""
+    return Response(open_data.build_public_scdl(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{scdl.filename()}"',
+        "Cache-Control": "public, max-age=600"})
 
 
 # -- account -------------------------------------------------------------------------

@@ -64,14 +64,17 @@ def _row_seen_elsewhere() -> tuple[str, int, int]:
     return tuple(row) if row else ("absent", 0, 0)
 
 
-def wait_for_job(job_id: int, timeout: float = 30, statuses=("done", "failed")) -> ExportJob:
-    """Poll the table (never the runner) until the job reaches one of ``statuses``."""
+def wait_for_job(job_id: int, timeout: float = 30, statuses=("done", "failed"),
+                 until=None) -> ExportJob:
+    """Poll the table (never the runner) until the job reaches one of ``statuses`` (or
+    ``until(job)`` holds)."""
     deadline = time.monotonic() + timeout
     while True:
         db.session.rollback()
         job = db.session.execute(select(ExportJob).where(ExportJob.id == job_id)
                                  .execution_options(populate_existing=True)).scalar_one()
-        if job.status in statuses or time.monotonic() > deadline:
+        reached = until(job) if until else job.status in statuses
+        if reached or time.monotonic() > deadline:
             return job
         time.sleep(0.05)
 

@@ -37,6 +37,7 @@ from flask import Flask, current_app, has_app_context
 from flask_babel import gettext
 from sqlalchemy import func, select, update
 
+from aap.database import write_transaction
 from aap.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import Call, ExportJob, User
@@ -130,10 +131,10 @@ def start(kind: str, params: Mapping[str, Any], user: User) -> ExportJob:
         raise Forbidden("Les exports sont réservés aux finances et à l'instruction.")
     clean = spec.authorize(user, params)
     purge()
-    job = ExportJob(kind=spec.name, parameters=clean, requested_by_id=user.id,
-                    status=JobStatus.QUEUED.value, progress_done=0)
-    db.session.add(job)
-    db.session.commit()
+    with write_transaction():
+        job = ExportJob(kind=spec.name, parameters=clean, requested_by_id=user.id,
+                        status=JobStatus.QUEUED.value, progress_done=0)
+        db.session.add(job)
     dispatch(job.id)
     return job
 
@@ -397,16 +398,18 @@ def purge() -> int:
     files of the folder (a crashed writer's temporary file). Returns how many jobs were
     deleted."""
     cutoff = now() - timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])
-    db.session.execute(
-        update(ExportJob)
-        .where(ExportJob.status.in_(PENDING_STATUSES), ExportJob.created_at < _stale_before())
-        .values(status=JobStatus.FAILED.value, finished_at=now(), error=INTERRUPTED_MESSAGE))
-    expired = list(db.session.scalars(
-        select(ExportJob).where(ExportJob.created_at < cutoff,
-                                ExportJob.status.not_in(PENDING_STATUSES))))
-    for job in expired:
-        db.session.delete(job)
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            update(ExportJob)
+            .where(ExportJob.status.in_(PENDING_STATUSES),
+                   ExportJob.created_at < _stale_before())
+            .values(status=JobStatus.FAILED.value, finished_at=now(),
+                    error=INTERRUPTED_MESSAGE))
+        expired = list(db.session.scalars(
+            select(ExportJob).where(ExportJob.created_at < cutoff,
+                                    ExportJob.status.not_in(PENDING_STATUSES))))
+        for job in expired:
+            db.session.delete(job)
     for job in expired:
         _remove(job.file_path)
     _remove_leftovers(cutoff.timestamp())
@@ -476,3 +479,61 @@ register(Kind(
     name="jury_call", extension="xlsx", authorize=_jury_authorize, write=_jury_write,
     filename=lambda p: f"jury-appel-{p['call_id']}.xlsx",
     describe=_call_title(N_("Rapport du jury — %(title)s"))))
+
+
+def _call_authorize(user: User, params: Mapping[str, Any]) -> dict:
+    return {"call_id": exportable_call(user, params).id}
+
+
+def _year_calls(user: User, year: int) -> list[Call]:
+    from aap.services.exports.balance import calls_for_year
+
+    return calls_for_year(user, year)
+
+
+def _year_authorize(user: User, params: Mapping[str, Any]) -> dict:
+    year = fiscal_year_param(params)
+    if not _year_calls(user, year):
+        raise NotFound(f"Aucun appel de l'exercice {year} à exporter.")
+    return {"fiscal_year": year}
+
+
+def _balance_call_write(target: IO[bytes], params: dict, user: User,
+                        progress: Progress) -> None:
+    from aap.services.exports.balance import write_balance
+
+    write_balance(target, [db.session.get(Call, params["call_id"])], progress=progress)
+
+
+def _balance_year_write(target: IO[bytes], params: dict, user: User,
+                        progress: Progress) -> None:
+    from aap.services.exports.balance import write_balance
+
+    write_balance(target, _year_calls(user, params["fiscal_year"]), progress=progress)
+
+
+def _scdl_call_write(target: IO[bytes], params: dict, user: User,
+                     progress: Progress) -> None:
+    from aap.services.exports.scdl import write_scdl
+
+    write_scdl(target, [params["call_id"]], progress=progress)
+
+
+def _scdl_filename(params: dict) -> str:
+    from aap.services.exports.scdl import filename
+
+    return filename(db.session.get(Call, params["call_id"]))
+
+
+register(Kind(
+    name="balance_call", extension="xlsx", authorize=_call_authorize,
+    write=_balance_call_write, filename=lambda p: f"bilan-appel-{p['call_id']}.xlsx",
+    describe=_call_title(N_("Bilan de l'appel — %(title)s"))))
+register(Kind(
+    name="balance_year", extension="xlsx", authorize=_year_authorize,
+    write=_balance_year_write, filename=lambda p: f"bilan-exercice-{p['fiscal_year']}.xlsx",
+    describe=lambda p, calls: gettext("Bilan de l'exercice %(year)s", year=p["fiscal_year"])))
+register(Kind(
+    name="scdl_call", extension="csv", authorize=_call_authorize, write=_scdl_call_write,
+    filename=_scdl_filename,
+    describe=_call_title(N_("Données ouvertes SCDL — %(title)s"))))

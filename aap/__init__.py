@@ -124,10 +124,11 @@ def select_locale() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from aap.api import register_api
-    from aap.web import exports, register_web
+    from aap.web import dashboards, exports, register_web
 
     register_web(app)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(dashboards.bp)
     register_api(app)
 
     @app.get("/favicon.ico")

@@ -32,6 +32,8 @@ SPEC_OPERATIONS = [
     ("post", "/api/v1/applications/{application_id}/repayments"),
     ("post", "/api/v1/applications/{application_id}/report"),
     ("get", "/api/v1/calls/{call_id}/exports/jury.xlsx"),
+    ("get", "/api/v1/calls/{call_id}/exports/balance.xlsx"),
+    ("get", "/api/v1/exports/balance.xlsx"),
     ("get", "/api/v1/calls/{call_id}/exports/scdl.csv"),
     ("get", "/api/v1/vocabularies"),
     ("post", "/api/v1/calls/{call_id}/allocations"),
@@ -46,8 +48,6 @@ NOT_YET = [
     ("get", "/api/v1/authorities"),
     ("put", "/api/v1/authorities/{authority_id}/members/{user_id}"),
     ("get", "/api/v1/authorities/{authority_id}/budget"),
-    ("get", "/api/v1/calls/{call_id}/exports/balance.xlsx"),
-    ("get", "/api/v1/exports/balance.xlsx"),
 ]
 PUBLIC = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/register"),
           ("get", "/api/v1/vocabularies")}

@@ -44,6 +44,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import (
     Application,
@@ -92,6 +93,26 @@ TEXT, EURO, DATE, INT, SCORE, PERCENT = "text", "euro", "date", "int", "score", 
 
 
 # -- which calls --------------------------------------------------------------------------
+
+def check_exporter(user: User | None) -> None:
+    """Forbidden unless the user may export at all (finance, instructor)."""
+    if not policies.may_export(user):
+        raise Forbidden("Les exports sont réservés aux finances et à l'instruction.")
+
+
+def call_for(user: User | None, call_id: int) -> Call:
+    """The call whose workbook the user asks for: Forbidden unless the user may export,
+    NotFound for an unknown call or one the user may not export."""
+    check_exporter(user)
+    call = db.session.get(Call, call_id)
+    if call is None or not policies.may_export_call(user, call):
+        raise NotFound("Appel introuvable.")
+    return call
+
+
+def filename(*, call: Call | None = None, year: int | None = None) -> str:
+    return f"bilan-appel-{call.id}.xlsx" if call is not None else f"bilan-{year}.xlsx"
+
 
 def calls_for_year(user: User | None, fiscal_year: int) -> list[Call]:
     """The calls of ``fiscal_year`` whose exports the user may read

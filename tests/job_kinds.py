@@ -4,9 +4,14 @@ at its own row while it runs, or fail half-way."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import select
 
 from aap.errors import ValidationFailed
@@ -15,6 +20,7 @@ from aap.models import ExportJob
 from aap.services.jobs import Kind
 
 NAME = "test_numbers"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def expected_lines(count: int) -> str:
@@ -85,3 +91,39 @@ def join_export_threads(timeout: float = 30) -> None:
         if thread.name.startswith("export-job-"):
             thread.join(timeout)
 
+
+
+@contextmanager
+def private_queue(app, monkeypatch) -> Iterator:
+    """An RQ queue of the test's own on the real Redis (the app enqueues there); its
+    keys are deleted afterwards. Skipped without Redis, except in CI."""
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from rq import Queue
+
+    connection = Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except RedisConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    name = f"aap-exports-test-{uuid.uuid4().hex}"
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "EXPORT_QUEUE", name)
+    queue = Queue(name, connection=connection)
+    try:
+        yield queue
+    finally:
+        ids = set(queue.job_ids) | set(queue.failed_job_registry.get_job_ids()) \
+            | set(queue.finished_job_registry.get_job_ids())
+        queue.delete(delete_jobs=True)
+        for key in connection.scan_iter(match=f"*{name}*"):
+            connection.delete(key)
+        for job_id in ids:
+            for key in connection.scan_iter(match=f"rq:*{job_id}*"):
+                connection.delete(key)
+        for key in connection.scan_iter(match="rq:worker:*"):  # the burst workers' traces
+            if name.encode() in (connection.hget(key, "queues") or b""):
+                connection.delete(key)
+        connection.close()

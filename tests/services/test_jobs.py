@@ -10,7 +10,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,9 +23,14 @@ from aap.models import Call, ExportJob
 from aap.services import jobs, policies
 from aap.timeutil import now
 from tests import factories
-from tests.job_kinds import NAME, expected_lines, join_export_threads, numbers_kind, wait_for_job
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.job_kinds import (
+    NAME,
+    expected_lines,
+    join_export_threads,
+    numbers_kind,
+    private_queue,
+    wait_for_job,
+)
 
 
 @pytest.fixture
@@ -356,32 +360,8 @@ def test_a_lost_job_shows_as_interrupted_on_its_page(app, export_dir, finance, m
 
 @pytest.fixture
 def rq_queue(app, export_dir, monkeypatch):
-    """A queue of this test's own on the real Redis; its keys are deleted afterwards."""
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from rq import Queue
-
-    connection = Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except RedisConnectionError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    name = f"aap-exports-test-{uuid.uuid4().hex}"
-    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    monkeypatch.setitem(app.config, "EXPORT_QUEUE", name)
-    queue = Queue(name, connection=connection)
-    yield queue
-    ids = set(queue.job_ids) | set(queue.failed_job_registry.get_job_ids()) \
-        | set(queue.finished_job_registry.get_job_ids())
-    queue.delete(delete_jobs=True)
-    for key in connection.scan_iter(match=f"*{name}*"):
-        connection.delete(key)
-    for job_id in ids:
-        for key in connection.scan_iter(match=f"rq:*{job_id}*"):
-            connection.delete(key)
-    connection.close()
+    with private_queue(app, monkeypatch) as queue:
+        yield queue
 
 
 def test_through_rq_a_worker_runs_the_job_queued_running_done(rq_queue, export_dir, finance):

@@ -131,7 +131,8 @@ def demo(reset: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from aap.cli_export import export
     from aap.cli_jobs import jobs
 
-    for command in (users, outbox, reports, workflow, demo, jobs):
+    for command in (users, outbox, reports, workflow, demo, jobs, export):
         app.cli.add_command(command)

@@ -1,0 +1,60 @@
+"""``aap export``: workbooks and open-data files written to a file from the command line.
+
+The CLI runs on the server as the platform operator, for no user: it exports every call
+(``--year`` takes every call of the fiscal year), where the web pages, the API and the
+background jobs export the calls that ``policies.exportable_calls`` gives their user.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group("export")
+def export() -> None:
+    """Export workbooks and open-data files (as the platform operator: every call)."""
+
+
+def _one_of(call_id: int | None, year: int | None) -> None:
+    if (call_id is None) == (year is None):
+        raise click.UsageError("give either --call ID or --year YYYY, not both")
+
+
+def _write_atomically(out: Path, write) -> None:
+    """Write next to ``out``, then rename: a reader never sees half a file."""
+    partial = out.with_name(f".{out.name}.part")
+    try:
+        with partial.open("wb") as handle:
+            write(handle)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+@export.command("balance")
+@click.option("--call", "call_id", type=click.IntRange(min=1), help="One call, by id.")
+@click.option("--year", type=click.IntRange(2000, 2100),
+              help="Every call of this fiscal year.")
+@click.option("--out", required=True, help="The .xlsx file to write.",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def balance(call_id: int | None, year: int | None, out: Path) -> None:
+    """The balance-sheet workbook (SPEC 6) of a call or of a fiscal year."""
+    from aap.extensions import db
+    from aap.models import Call
+    from aap.services.exports import balance as workbook
+
+    _one_of(call_id, year)
+    if call_id is not None:
+        call = db.session.get(Call, call_id)
+        if call is None:
+            raise click.ClickException(f"no call with id {call_id}")
+        calls = [call]
+    else:
+        calls = workbook.every_call_of_year(year)
+    _write_atomically(out, lambda handle: workbook.write_balance(handle, calls))
+    click.echo(f"wrote {out} ({len(calls)} call(s))")

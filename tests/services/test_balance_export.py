@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from aap.extensions import db
 from aap.models import Application, Call
-from aap.services import money, reviews, workflow
+from aap.services import allocation, money, reviews, workflow
 from aap.services.calls import set_jury
 from aap.services.exports import balance
 from tests.factories import make_application, make_call, make_organisation, path_to
@@ -196,12 +196,27 @@ def test_attributions_one_row_per_submitted_application_with_score_and_rank(year
     assert a["Imputation budgétaire"] == "65 / 65748 / 552 / D110"
     c = rows[apps["c"].reference]
     assert c["Score"] == pytest.approx(13.333) and c["Rang"] == 2
-    assert _cents(c["Montant proposé (€)"]) == 5_000_01 and _cents(c[balance.GRANTED]) == 0
+    assert _cents(c["Montant proposé (€)"]) == 5_000_01
+    assert (c[balance.GRANTED], c["Versé (€)"], c["Reste à verser (€)"]) == (None, None, None)
     b = rows[apps["b"].reference]
     assert (b["Score"], b["Rang"]) == (12, 3)
     assert _cents(b["Reste à verser (€)"]) == 0 and _cents(b["Reversé (€)"]) == 1_500_07
     d = rows[apps["d"].reference]
     assert (d["Score"], d["Rang"], d["Délibération"]) == (None, None, None)
+    assert (d["Montant proposé (€)"], d[balance.GRANTED]) == (None, None)
+
+
+def test_ranks_are_the_one_ranking_ties_included(world):
+    """Equal scores are ordered by the replayable draw, as the ranking page orders them."""
+    apps = [world.bring_to(world.application(), "in_review") for _ in range(4)]
+    for app, (p, f) in zip(apps, [(3, 3), (4, 2), (3, 3), (5, 5)], strict=True):
+        _score(world, app, p, f)
+    rows = _by(_rows(_book([world.call])["Attributions"]), "Référence")
+    ranks = allocation.ranking(world.call, [a.id for a in apps])
+    assert {a.reference: rows[a.reference]["Rang"] for a in apps} == {
+        a.reference: ranks[a.id] for a in apps}
+    assert rows[apps[3].reference]["Rang"] == 1 and rows[apps[1].reference]["Rang"] == 2
+    assert {rows[apps[0].reference]["Rang"], rows[apps[2].reference]["Rang"]} == {3, 4}
 
 
 def test_attributions_totals_reconcile_to_the_cent(year):

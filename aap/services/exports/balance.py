@@ -44,6 +44,8 @@ from sqlalchemy import (
     union_all,
 )
 
+from aap.allocation import engine
+from aap.allocation.engine import Parameters
 from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import (
@@ -60,7 +62,7 @@ from aap.models import (
     ReportLine,
     User,
 )
-from aap.services import allocation, money, policies, scoring
+from aap.services import allocation, money, policies
 from aap.timeutil import to_paris
 from aap.vocabulary import DOMAINS, GROUNDS
 from workflows import get_workflow
@@ -302,7 +304,10 @@ def _submitted(call_ids: list[int]):
 
 
 def _stream(query) -> Iterator:
-    return db.session.execute(query.execution_options(yield_per=BATCH))
+    """The rows of a Core query, fetched ``BATCH`` at a time, in the session's transaction
+    (on its connection: the ORM's result processing would double the cost of 100 000
+    plain rows)."""
+    return db.session.connection().execute(query.execution_options(yield_per=BATCH))
 
 
 def _paris_date(moment: datetime | None) -> date | None:
@@ -392,8 +397,11 @@ def _application_query(call_ids: list[int]):
 
 
 def _scores_and_ranks(calls: list[Call]) -> dict[int, tuple[Decimal | None, int | None]]:
-    """The aggregated score (mean, the default method) and the rank in the one ranking of
-    each ranked application, a few queries per call."""
+    """The aggregated score (mean, the default method) and the rank of each ranked
+    application, in the one ranking of :func:`aap.services.allocation.ranking`: the engine
+    over the call's candidates, seeded like the run in force. The candidates (one
+    aggregation of the jurors' totals per call) give the score and the rank at once,
+    where ``ranking`` and a second aggregation would compute it twice."""
     ranked = sorted(get_workflow().phase("ranked"))
     out: dict[int, tuple[Decimal | None, int | None]] = {}
     for call in calls:
@@ -401,9 +409,11 @@ def _scores_and_ranks(calls: list[Call]) -> dict[int, tuple[Decimal | None, int 
             Application.call_id == call.id, Application.state.in_(ranked))))
         if not ids:
             continue
-        scores = scoring.call_aggregates(call, ids)
-        ranks = allocation.ranking(call, ids)
-        out.update({i: (scores[i].score, ranks.get(i)) for i in ids})
+        candidates = allocation.candidates(call, application_ids=ids)
+        order = Parameters(budget_cents=0, seed=allocation.ranking_seed(call),
+                           scale=call.scale)
+        out.update({row.application_id: (row.score, row.rank)
+                    for row in engine.allocate(candidates, order).rows})
     return out
 
 
@@ -435,12 +445,12 @@ def _attribution_rows(table: _Table, calls: list[Call], pivots: dict, sums: dict
                                                                BY_GROUND))
     scores = _scores_and_ranks(calls)
     for row in _stream(_application_query([c.id for c in calls])):
-        granted = row.granted_cents or 0
-        proposed = row.proposed_cents if row.state == money.PROPOSED_STATE else 0
-        left = money.left_to_pay(row)  # reads committed_cents and paid_cents only
+        granted = row.granted_cents  # None without a decision: the money trail is blank
+        proposed = row.proposed_cents if row.state == money.PROPOSED_STATE else None
+        trail = (None, None, None, None) if granted is None else (
+            granted, row.paid_cents, money.left_to_pay(row), row.repaid_cents)
         score, rank = scores.get(row.id, (None, None))
-        amounts = (row.requested_cents, proposed, granted, row.paid_cents, left,
-                   row.repaid_cents)
+        amounts = (row.requested_cents, proposed, *trail)
         table.write((
             titles[row.call_id], row.reference, states.get(row.state, row.state),
             row.organisation, row.siret, row.rna, row.title, row.envelope,
@@ -451,11 +461,11 @@ def _attribution_rows(table: _Table, calls: list[Call], pivots: dict, sums: dict
             row.decision_body, row.decision_reference, row.decided_on, row.convention,
             row.signed_on, imputations[row.call_id]))
         for col, cents in zip(ATTRIBUTION_SUMS, amounts, strict=True):
-            sums[col] += cents
-        shown = (row.requested_cents, granted, row.paid_cents)
-        territory.add(row.territories, row.granted_cents is not None, shown)
-        domain.add(row.domains, row.granted_cents is not None, shown)
-        ground.add(row.grounds, row.granted_cents is not None, shown)
+            sums[col] += cents or 0
+        shown = (row.requested_cents, granted or 0, row.paid_cents)
+        territory.add(row.territories, granted is not None, shown)
+        domain.add(row.domains, granted is not None, shown)
+        ground.add(row.grounds, granted is not None, shown)
         counter.step()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from aap.extensions import db
-from aap.services import reviews, workflow
+from aap.services import jury, reviews, workflow
 from aap.services.calls import set_jury
 from aap.timeutil import PARIS
 from tests import factories
@@ -68,13 +68,16 @@ class Story:
         return self.world.fire(app, trigger, data)
 
     def reviewed(self, app, on: str, scores: dict | None = None):
-        """Eligible, reviewed by the jury (``scores``: juror key → {criterion: score}, or
-        "conflict" for a recusal), then proposed."""
+        """Eligible, reviewed by the jury (``scores``: juror key → {criterion: score};
+        ``recused(scores)``: submitted, then recused by the instructor), then proposed."""
         app = self.fire(self.fire(app, "declare_eligible", on), "open_review", on)
         for juror, given in (scores or {}).items():
             user = self.world.users[juror]
-            reviews.save_review(user, app, {"conflict": True} if given == "conflict"
-                                else {"scores": given, "submit": True})
+            reviews.save_review(user, app, {"scores": given.get("scores", given),
+                                            "submit": True})
+            if "recused" in given:
+                jury.record_conflict(self.world.users["instructor"], app, user,
+                                     "Trésorier de l'association")
         for trigger in ("close_review", "propose"):
             app = self.fire(app, trigger, on)
         return app
@@ -90,6 +93,11 @@ class Story:
             "kind": "advance", "amount_cents": euros * E, "paid_on": on, "mandate": "M"})
 
 
+def recused(scores: dict[str, int]) -> dict:
+    """A review submitted with these scores, then recused (a conflict recorded)."""
+    return {"scores": scores, "recused": True}
+
+
 def grid(pertinence: int, feasibility: int) -> dict[str, int]:
     """The factories' grid: pertinence (weight 2, /5) and feasibility (weight 1, /5), on
     20: total = (2 × pertinence + feasibility) / 15 × 20."""
@@ -98,8 +106,9 @@ def grid(pertinence: int, feasibility: int) -> dict[str, int]:
 
 def build(world, monkeypatch) -> Story:
     """The story told in ``tests/services/test_indicators.py``'s docstring. The jury
-    of the 2026 call n°1: Julie Jurée gives A 20, B 12 and D 12; Jules Juré gives A 16,
-    recuses himself on B, and gives D 10.667."""
+    of the 2026 call n°1: Julie Jurée gives A 20, B 12 and D 12; Jules Juré gives A 16
+    and D 10.667, and gave B 4 before the instructor recorded his conflict (a recusal
+    never counts)."""
     s = Story(world, install_clock(monkeypatch))
     set_jury(s.call, [world.users["juror"].id, world.users["juror2"].id])
     db.session.commit()
@@ -129,7 +138,7 @@ def build(world, monkeypatch) -> Story:
     a = s.pay(a, 3_000, "2026-06-01")
     s.fire(a, "submit_report", "2026-12-01", {
         "realised": a.budget(), "beneficiaries_reached": 55, "narrative": "Fait."})
-    s.fire(s.reviewed(b, "2026-03-25", {"juror": grid(3, 3), "juror2": "conflict"}),
+    s.fire(s.reviewed(b, "2026-03-25", {"juror": grid(3, 3), "juror2": recused(grid(1, 1))}),
            "reject", "2026-05-20")
     s.fire(c, "declare_ineligible", "2026-03-25")
     d = s.grant(s.reviewed(d, "2026-03-25", {"juror": grid(4, 1), "juror2": grid(2, 4)}),

@@ -165,7 +165,7 @@ def test_juror_scores_never_count_a_recusal(story):
     julie, jules = by_name["Julie Jurée"], by_name["Jules Juré"]
     # Julie: A (5, 5) = 20, B (3, 3) = 12, D (4, 1) = 9/15 × 20 = 12
     assert julie.totals == [12, 12, 20]
-    # Jules: A (4, 4) = 16, D (2, 4) = 8/15 × 20 = 10.667; recused on B
+    # Jules: A (4, 4) = 16, D (2, 4) = 8/15 × 20 = 10.667; his 4 on B, recused, never counts
     assert jules.totals == [10.667, 16]
     assert julie.quartiles == (12, 12, 16)  # inclusive quartiles of 12, 12, 20
     assert jules.quartiles == pytest.approx((12.00025, 13.3335, 14.66675))  # ¼, ½, ¾

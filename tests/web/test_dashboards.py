@@ -194,7 +194,7 @@ def test_the_plan_s_indicators(client, log_in, story):
 def test_the_jurors_distributions_for_an_instructor(client, log_in, story):
     log_in(story.world.users["instructor"])
     text = section(page(client, f"/tableaux-de-bord/appels/{story.call.id}"), "jurors-title")
-    # Julie: A 20, B 12, D 12; Jules: A 16, D 10.667, recused on B (never shown)
+    # Julie: A 20, B 12, D 12; Jules: A 16, D 10.667 (his 4 on B, recused, never shown)
     julie = row(text, "Julie Jurée")
     assert julie[1:8] == ["3", "12", "12", "12", "16", "20", "14,67"]  # mean 44 / 3
     assert julie[9] == "12 · 12 · 20"

@@ -35,7 +35,6 @@ def _exporter_only() -> None:
 @bp.post("/")
 @login_required
 def start():
-    _exporter_only()
     form = StartExportForm()
     if not form.validate():
         abort(400, description=_("Demande d'export invalide."))

@@ -79,6 +79,24 @@ def test_the_request_returns_while_the_job_still_runs(export_dir, finance):
         assert wait_for_job(job.id).status == "done"
 
 
+def test_while_it_runs_only_a_temporary_file_exists(export_dir, finance):
+    """The file is written under a temporary name and renamed at the end: no reader ever
+    finds half an export under a name the service serves."""
+    gate = threading.Event()
+    try:
+        with jobs.registered(numbers_kind(gate=gate)):
+            job = jobs.start(NAME, {"count": 2}, finance)
+            wait_for_job(job.id, until=lambda j: j.progress_done == 1)
+            during = _files(export_dir)
+            gate.set()
+            done = wait_for_job(job.id)
+    finally:
+        gate.set()
+    assert len(during) == 1 and during[0].startswith(f".{job.id}-") \
+        and during[0].endswith(".part")
+    assert _files(export_dir) == [done.file_path] and not done.file_path.startswith(".")
+
+
 def test_no_job_state_in_memory_another_app_sees_the_progress(app, export_dir, finance):
     """Two app objects on one database: the second one sees the first one's job run,
     its progress and its end, through the table only."""
@@ -223,6 +241,22 @@ def test_rights_lost_before_the_run_fail_the_job(export_dir, world, monkeypatch)
     assert _files(export_dir) == []
 
 
+def test_the_policy_is_checked_again_on_the_object_when_the_job_runs(export_dir, world,
+                                                                     monkeypatch):
+    """Still an exporter, but the call left the requester's scope before the run."""
+    monkeypatch.setattr(jobs, "dispatch", lambda job_id: None)
+    job = jobs.start("balance_call", {"call_id": world.call.id}, world.users["finance"])
+    hidden = world.call.id
+    narrowed = policies.exportable_calls
+    monkeypatch.setattr(policies, "exportable_calls",
+                        lambda user: narrowed(user).where(Call.id != hidden))
+    jobs.run(job.id)
+    db.session.expire_all()
+    row = db.session.get(ExportJob, job.id)
+    assert (row.status, row.error) == ("failed", "Appel introuvable.")
+    assert _files(export_dir) == []
+
+
 def test_only_the_requester_gets_the_file(export_dir, world, finance):
     with jobs.registered(numbers_kind()):
         job = jobs.start(NAME, {"count": 1}, finance)
@@ -234,6 +268,17 @@ def test_only_the_requester_gets_the_file(export_dir, world, finance):
             with pytest.raises(NotFound):
                 jobs.file_for(user, job.id)
         assert jobs.file_for(finance, job.id)[0].read_text() == expected_lines(1)
+
+
+def test_the_file_is_refused_once_the_rights_are_lost(export_dir, world):
+    """The download checks the policy again on the object, not only the requester."""
+    instructor = world.users["instructor"]
+    job = wait_for_job(jobs.start("jury_call", {"call_id": world.call.id}, instructor).id)
+    assert jobs.file_for(instructor, job.id)[1] == f"jury-appel-{world.call.id}.xlsx"
+    instructor.set_roles(["finance"])  # may export, but not the jury report
+    db.session.commit()
+    with pytest.raises(NotFound):
+        jobs.file_for(instructor, job.id)
 
 
 def test_a_stored_name_outside_the_folder_is_never_served(export_dir, finance):

@@ -90,3 +90,27 @@ def test_the_year_balance_exported_in_the_background(page, world, held_balance):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Tableau de bord")
     expect(page.get_by_role("heading", level=1)).to_contain_text("exercice 2026")
     page.shots("dashboard")
+
+
+@pytest.mark.mobile
+def test_an_instructor_exports_a_call_open_data_on_a_phone(page, world, app, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    granted = world.bring_to(world.application(), "granted")
+    log_in(page, world.users["instructor"].email, PASSWORD)
+    page.goto(f"/instruction/appels/{world.call.id}")
+    exports = page.get_by_role("list", name="Exports de l'appel")
+    expect(exports.get_by_role("button", name="Bilan de l'appel (xlsx)")).to_be_visible()
+    page.shots("call-page-export-buttons")
+    exports.get_by_role("button", name="Données ouvertes SCDL (CSV)").click()
+    link = page.get_by_role("link", name=f"Télécharger subventions-appel-{world.call.id}.csv")
+    expect(link).to_be_visible(timeout=30_000)
+    page.shots("scdl-job-done")
+    with page.expect_download() as info:
+        link.click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    header, *rows = text.splitlines()
+    assert header.startswith("nomAttribuant,idAttribuant,dateConvention")
+    assert len(rows) == 1 and granted.organisation.siret in rows[0]
+    join_export_threads()

@@ -537,3 +537,31 @@ register(Kind(
     name="scdl_call", extension="csv", authorize=_call_authorize, write=_scdl_call_write,
     filename=_scdl_filename,
     describe=_call_title(N_("Données ouvertes SCDL — %(title)s"))))
+
+
+def _indicators_authorize(user: User, params: Mapping[str, Any]) -> dict:
+    from aap.services import indicators
+
+    year = fiscal_year_param(params)
+    if not indicators.calls_of_year(user, year):
+        raise NotFound(f"Aucun appel de l'exercice {year} à exporter.")
+    return {"fiscal_year": year}
+
+
+def _indicators_write(target: IO[bytes], params: dict, user: User,
+                      progress: Progress) -> None:
+    from aap.services import indicators
+    from aap.services.exports import indicators as workbook
+
+    year = params["fiscal_year"]
+    progress(0, 1)
+    sheet = indicators.compute(indicators.calls_of_year(user, year))
+    target.write(workbook.build(sheet, year))
+    progress(1, 1)
+
+
+register(Kind(
+    name="indicators_year", extension="xlsx", authorize=_indicators_authorize,
+    write=_indicators_write, filename=lambda p: f"indicateurs-{p['fiscal_year']}.xlsx",
+    describe=lambda p, calls: gettext("Indicateurs de l'exercice %(year)s",
+                                      year=p["fiscal_year"])))

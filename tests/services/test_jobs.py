@@ -320,6 +320,19 @@ def test_the_jury_workbook_as_a_job(export_dir, world):
     assert references == [app.reference]
 
 
+def test_the_year_indicators_as_a_job(export_dir, world):
+    world.bring_to(world.application(), "granted")
+    finance = world.users["finance"]
+    job = wait_for_job(jobs.start("indicators_year", {"fiscal_year": 2026}, finance).id)
+    assert job.status == "done", job.error
+    path, name = jobs.file_for(finance, job.id)
+    assert name == "indicateurs-2026.xlsx"
+    book = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
+    assert book.sheetnames[0] == "Indicateurs"
+    with pytest.raises(NotFound):
+        jobs.start("indicators_year", {"fiscal_year": 2031}, finance)  # no call that year
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.at = 100.0

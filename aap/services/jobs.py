@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -212,7 +212,8 @@ def execute(job_id: int) -> None:
             db.session.remove()
 
 
-def on_queue_failure(rq_job, connection, exc_type, exc_value, traceback) -> None:
+def on_queue_failure(rq_job: Any, connection: Any, exc_type: type | None,
+                     exc_value: BaseException | None, traceback: Any) -> None:
     """RQ's failure callback (a killed or timed-out job): the row says so."""
     job_id = rq_job.args[0] if rq_job.args else None
     log.error("export job %s failed in the queue: %s", job_id, exc_value)
@@ -388,7 +389,7 @@ def _stored_path(name: str) -> Path | None:
 
 # -- retention ---------------------------------------------------------------------------
 
-def _stale_before():
+def _stale_before() -> datetime:
     return now() - timedelta(seconds=current_app.config["EXPORT_JOB_TIMEOUT"] + 300)
 
 

@@ -451,3 +451,24 @@ def test_through_rq_a_failing_job_is_failed_with_no_file(rq_queue, export_dir, f
     failed = wait_for_job(job.id, timeout=5)
     assert failed.status == "failed" and "échoué" in failed.error
     assert _files(export_dir) == []
+
+
+def test_a_job_the_queue_lost_is_failed_by_the_failure_callback(export_dir, finance,
+                                                                monkeypatch):
+    """RQ calls it when the job's process was killed (memory, timeout outside Python)."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(jobs, "dispatch", lambda job_id: None)
+    with jobs.registered(numbers_kind()):
+        lost = jobs.start(NAME, {"count": 1}, finance)
+        finished = jobs.start(NAME, {"count": 1}, finance)
+        jobs.run(finished.id)
+    for job in (lost, finished):
+        jobs.on_queue_failure(SimpleNamespace(args=(job.id,)), None, SystemExit,
+                              SystemExit("work horse killed"), None)
+    db.session.expire_all()
+    assert (db.session.get(ExportJob, lost.id).status,
+            db.session.get(ExportJob, lost.id).error) == (
+        "failed", "L'export a échoué ; l'erreur a été signalée. Vous pouvez le relancer.")
+    assert db.session.get(ExportJob, finished.id).status == "done", "a finished job stays"
+

@@ -17,7 +17,7 @@ import pytest
 from aap.extensions import db
 from aap.models import Application, Call
 from aap.services import money, repayments
-from tests.factories import make_call
+from tests.factories import make_application, make_call
 from tests.services.test_money_figures import E, example, figures  # noqa: F401 (fixture)
 
 
@@ -86,6 +86,12 @@ def test_a_years_total_adds_every_figure():
 
 
 def test_an_empty_call_and_envelope_have_their_whole_budget(world):
+    """Whatever another call's envelopes hold."""
+    other = make_call(world.fund, budget_cents=90_000 * E,
+                      envelopes=[("nord", "Nord", 80_000 * E)])
+    held = make_application(other, world.org, envelope_id=other.envelope("nord").id)
+    held.committed_cents = 7_000 * E  # fixture: another call's grant
+    db.session.commit()
     call = make_call(world.fund, budget_cents=50_000 * E,
                      envelopes=[("nord", "Nord", 20_000 * E)])
     assert money.committed_cents(call.id) == 0

@@ -112,10 +112,19 @@ def diagram(write_to: Path | None) -> None:
 
 
 @click.command("demo")
-@click.option("--reset/--no-reset", default=True, help="Empty the database first.")
+@click.option("--reset/--no-reset", default=True,
+              help="Empty the database first. With --no-reset and --applications, the big "
+                   "call is added to the database as it is (the demo is loaded first if "
+                   "absent), so several can be generated.")
+@click.option("--applications", type=click.IntRange(min=1), metavar="N",
+              help="After the demo, add a big call of N applications spread over the "
+                   "whole workflow (reviews, runs, decisions, payments, reports), written "
+                   "in bulk: for benchmarks and load tests.")
 @with_appcontext
-def demo(reset: bool) -> None:
+def demo(reset: bool, applications: int | None) -> None:
     """Load a realistic demo: the metropolitan fund, its call, applications, a jury."""
+    import time
+
     from flask import current_app
 
     from aap.demo import load_demo
@@ -124,7 +133,15 @@ def demo(reset: bool) -> None:
         raise click.ClickException(
             "aap demo creates accounts whose password is published: it is refused when "
             "AAP_ENV=production.")
-    logins = load_demo(reset=reset)
+    started = time.perf_counter()
+    if applications is None:
+        logins = load_demo(reset=reset)
+    else:
+        from aap.demo_big import load_with_big_call
+
+        logins, call_id = load_with_big_call(applications, reset=reset)
+        click.echo(f"Big call {call_id}: {applications} applications, "
+                   f"{time.perf_counter() - started:.1f} s (demo included).")
     click.echo("Demo loaded. Logins (password for all: see below):")
     for role, email, password in logins:
         click.echo(f"  {role:<11} {email:<40} {password}")

@@ -198,11 +198,13 @@ class _Table:
     columns: list[tuple[str, str]]  # (header, kind)
     header_row: int = 0
     row: int = field(init=False)
+    kinds: list[str] = field(init=False)
     widths: list[int] = field(init=False)
     largest: list[int] = field(init=False)  # the largest magnitude per numeric column
 
     def __post_init__(self) -> None:
         self.row = self.header_row + 1
+        self.kinds = [kind for _title, kind in self.columns]
         self.widths = [0] * len(self.columns)
         self.largest = [0] * len(self.columns)
         for col, (title, _kind) in enumerate(self.columns):
@@ -210,24 +212,22 @@ class _Table:
 
     def write(self, values: Iterable[Any], formats: dict | None = None) -> None:
         """One row; ``None`` and ``""`` leave the cell empty. Euro columns take cents."""
-        sheet, row, widths, largest = self.sheet, self.row, self.widths, self.largest
+        row, widths, largest = self.row, self.widths, self.largest
+        write_string, write_number = self.sheet.write_string, self.sheet.write_number
         formats = formats or self.styles.by_kind
-        for col, value in enumerate(values):
+        for col, (kind, value) in enumerate(zip(self.kinds, values, strict=True)):
             if value is None or value == "":
                 continue
-            kind = self.columns[col][1]
             if kind == TEXT:
-                sheet.write_string(row, col, value, formats[TEXT])
+                write_string(row, col, value, formats[TEXT])
                 if len(value) > widths[col]:
                     widths[col] = len(value)
-                continue
-            if kind == DATE:
-                sheet.write_number(row, col, (value - EXCEL_EPOCH).days, formats[DATE])
-                continue
-            sheet.write_number(row, col, value / 100 if kind == EURO else value,
-                               formats[kind])
-            if abs(value) > largest[col]:
-                largest[col] = abs(value)
+            elif kind == DATE:
+                write_number(row, col, (value - EXCEL_EPOCH).days, formats[DATE])
+            else:
+                write_number(row, col, value / 100 if kind == EURO else value, formats[kind])
+                if abs(value) > largest[col]:
+                    largest[col] = abs(value)
         self.row += 1
 
     def total(self, label: str, sums: dict[int, int]) -> None:

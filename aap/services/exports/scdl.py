@@ -53,12 +53,14 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, case, func, select, type_coerce
 from stdnum.fr import siret as stdnum_siret
 
+from aap.database import is_sqlite
 from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import (
@@ -114,31 +116,43 @@ def granted_filter(call_ids: list[int], decided_by: date | None = None) -> list:
     return conditions
 
 
-def _payments(call_ids: list[int]):
-    """First and last payment dates per application of the calls (one grouped subquery)."""
-    return (select(Payment.application_id, func.min(Payment.paid_on).label("first_paid"),
-                   func.max(Payment.paid_on).label("last_paid"))
-            .join(Application, Application.id == Payment.application_id)
-            .where(Application.call_id.in_(call_ids))
-            .group_by(Payment.application_id).subquery())
+def _payment_date(aggregate) -> object:
+    """The first or last payment date of the application, as a correlated subquery: one
+    index lookup per row, a plan that stays linear whatever the statistics (a grouped
+    subquery joined to the rows can be planned as a nested loop over all of them)."""
+    return (select(aggregate(Payment.paid_on)).where(Payment.application_id == Application.id)
+            .correlate(Application).scalar_subquery())
+
+
+def _day(column):
+    """A date read as the database gives it (an ISO string on SQLite, a date on
+    PostgreSQL), not parsed row by row: ``str()`` of either is ``AAAA-MM-JJ``."""
+    return type_coerce(column, String)
+
+
+def _schedule_length():
+    """How many payments the convention's schedule plans, counted by the database (the
+    JSON is not decoded row by row); 0 when it is not a list."""
+    if is_sqlite():
+        return func.json_array_length(Convention.schedule)
+    return case((func.json_typeof(Convention.schedule) == "array",
+                 func.json_array_length(Convention.schedule)), else_=0)
 
 
 def _query(call_ids: list[int], decided_by: date | None) -> Select:
-    paid = _payments(call_ids)
     return (
         select(Fund.owner_name, Fund.owner_siret, Fund.notification_ue,
-               Call.convention_threshold_cents, Decision.reference, Decision.decided_on,
-               Decision.amount_cents, Convention.signed_on, Convention.schedule,
-               Organisation.name, Organisation.siret, Organisation.rna, Application.title,
-               Application.reference.label("application_reference"),
-               paid.c.first_paid, paid.c.last_paid)
+               Call.convention_threshold_cents, Decision.reference,
+               _day(Decision.decided_on), Decision.amount_cents, _day(Convention.signed_on),
+               _schedule_length(), Organisation.name, Organisation.siret, Organisation.rna,
+               Application.title, Application.reference,
+               _day(_payment_date(func.min)), _day(_payment_date(func.max)))
         .select_from(Application)
         .join(Decision, Decision.application_id == Application.id)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .join(Call, Call.id == Application.call_id)
         .join(Fund, Fund.id == Call.fund_id)
         .outerjoin(Convention, Convention.application_id == Application.id)
-        .outerjoin(paid, paid.c.application_id == Application.id)
         .where(*granted_filter(call_ids, decided_by))
         .order_by(Application.call_id, Decision.decided_on, Application.id)
     )
@@ -173,55 +187,62 @@ def euros(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def planned_schedule(schedule: list | None, has_convention: bool, granted_cents: int,
-                     threshold_cents: int) -> list | tuple:
-    """The payments planned for the grant (see the module's rule)."""
+def planned_payments(schedule_length: int | None, has_convention: bool,
+                     granted_cents: int, threshold_cents: int) -> int:
+    """How many payments are planned for the grant (see the module's rule)."""
     if has_convention:
-        return schedule or SINGLE_ADVANCE
-    return SINGLE_ADVANCE if granted_cents <= threshold_cents else DEFAULT_SCHEDULE
+        return schedule_length or len(SINGLE_ADVANCE)
+    return len(SINGLE_ADVANCE if granted_cents <= threshold_cents else DEFAULT_SCHEDULE)
 
 
-def payment_conditions(planned: list | tuple) -> str:
-    return SINGLE if len(planned) == 1 else STAGGERED
+def payment_conditions(planned: int) -> str:
+    return SINGLE if planned == 1 else STAGGERED
 
 
-def payment_period(first: date | None, last: date | None, decided_on: date,
-                   conditions: str) -> str:
+def payment_period(first: date | str | None, last: date | str | None,
+                   decided_on: date | str, conditions: str) -> str:
     """One date for a single payment of a single-payment grant, else the period from the
     first to the last payment; the decision date before any payment."""
     if first is None or last is None:
-        return decided_on.isoformat()
+        return str(decided_on)
     if first == last and conditions == SINGLE:
-        return first.isoformat()
-    return f"{first.isoformat()}/{last.isoformat()}"
+        return str(first)
+    return f"{first}/{last}"
 
 
-def to_row(record: Any) -> tuple[str, ...]:
-    """One CSV row from one record of the query."""
-    planned = planned_schedule(record.schedule, record.signed_on is not None,
-                               record.amount_cents, record.convention_threshold_cents)
-    conditions = payment_conditions(planned)
-    return (
-        one_line(record.owner_name), (record.owner_siret or "").strip(),
-        (record.signed_on or record.decided_on).isoformat(), one_line(record.reference),
-        one_line(record.name), (record.siret or "").strip(), (record.rna or "").strip(),
-        object_text(record.title, record.application_reference),
-        euros(record.amount_cents), NATURE, conditions,
-        payment_period(record.first_paid, record.last_paid, record.decided_on, conditions),
-        "", "oui" if record.notification_ue else "non", SINGLE_BENEFICIARY, "",
-    )
+class _OneLine(dict):
+    """``one_line`` of the texts that repeat from row to row (the attributing body, the
+    beneficiaries, the deliberations), computed once each."""
+
+    def __missing__(self, text: str | None) -> str:
+        self[text] = value = one_line(text)
+        return value
 
 
 def rows(calls: Iterable[Call | int], decided_by: date | None = None
          ) -> Iterator[tuple[str, ...]]:
-    """The data rows of the file, streamed from one query."""
+    """The data rows of the file, streamed from one query (read as plain tuples)."""
     ids = _call_ids(calls)
     if not ids:
         return
-    result = db.session.execute(_query(ids, decided_by).execution_options(yield_per=BATCH))
+    texts = _OneLine()
+    # Core rows (no ORM processing); the option is the statement's, never the session
+    # connection's (Connection.execution_options changes the connection in place)
+    result = db.session.connection().execute(
+        _query(ids, decided_by).execution_options(yield_per=BATCH))
     try:
-        for record in result:
-            yield to_row(record)
+        for (owner_name, owner_siret, notification_ue, threshold, reference, decided_on,
+             amount, signed_on, schedule_length, name, siret, rna, title,
+             application_reference, first_paid, last_paid) in result:
+            conditions = payment_conditions(planned_payments(
+                schedule_length, signed_on is not None, amount, threshold))
+            yield (
+                texts[owner_name], (owner_siret or "").strip(), str(signed_on or decided_on),
+                texts[reference], texts[name], (siret or "").strip(), (rna or "").strip(),
+                object_text(title, application_reference), euros(amount), NATURE,
+                conditions, payment_period(first_paid, last_paid, decided_on, conditions),
+                "", "oui" if notification_ue else "non", SINGLE_BENEFICIARY, "",
+            )
     finally:
         result.close()
 
@@ -336,16 +357,22 @@ def _check_stream(stream: IO[str]) -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=65_536)
+def _valid_siret(value: str) -> bool:
+    """Luhn (La Poste's exception included); the same SIRETs repeat from row to row."""
+    return stdnum_siret.is_valid(value)
+
+
 def _check_record(line: int, record: Record) -> list[str]:
     problems = []
     attributing = (record.get("idAttribuant") or "").strip()
     if not attributing:
         problems.append(f"ligne {line} : idAttribuant manquant (le SIRET de l'attribuant).")
-    elif not stdnum_siret.is_valid(attributing):
+    elif not _valid_siret(attributing):
         problems.append(f"ligne {line} : idAttribuant « {attributing} » n'est pas un "
                         "SIRET valide.")
     beneficiary = (record.get("idBeneficiaire") or "").strip()
-    if beneficiary and not stdnum_siret.is_valid(beneficiary):
+    if beneficiary and not _valid_siret(beneficiary):
         problems.append(f"ligne {line} : idBeneficiaire « {beneficiary} » n'est pas un "
                         "SIRET valide.")
     if not beneficiary and not (record.get("rnaBeneficiaire") or "").strip():

@@ -58,3 +58,46 @@ def balance(call_id: int | None, year: int | None, out: Path) -> None:
         calls = workbook.every_call_of_year(year)
     _write_atomically(out, lambda handle: workbook.write_balance(handle, calls))
     click.echo(f"wrote {out} ({len(calls)} call(s))")
+
+
+@export.command("scdl")
+@click.option("--call", "call_id", type=click.IntRange(min=1), help="One call, by id.")
+@click.option("--year", type=click.IntRange(2000, 2100),
+              help="Every call of this fiscal year.")
+@click.option("--out", required=True, help="The .csv file to write.",
+              type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--check", is_flag=True,
+              help="Check the file written: the official schema (frictionless, when "
+                   "installed) and its custom checks (SIRET, an id or an RNA per row); "
+                   "exit 1 on any problem.")
+@with_appcontext
+def scdl_file(call_id: int | None, year: int | None, out: Path, check: bool) -> None:
+    """The SCDL subventions open-data CSV (SPEC 6) of a call or of a fiscal year."""
+    from aap.extensions import db
+    from aap.models import Call
+    from aap.services.exports import scdl
+
+    _one_of(call_id, year)
+    if call_id is not None and db.session.get(Call, call_id) is None:
+        raise click.ClickException(f"no call with id {call_id}")
+    calls = [call_id] if call_id is not None else scdl.calls_of_year(year)
+    written: list[int] = []
+    _write_atomically(out, lambda handle: written.append(scdl.write_scdl(handle, calls)))
+    click.echo(f"wrote {out} ({written[0]} grant(s), {len(calls)} call(s))")
+    if check:
+        _check_scdl(out)
+
+
+def _check_scdl(out: Path) -> None:
+    from aap.services.exports import scdl
+
+    schema = scdl.validate_with_schema(out)
+    if schema is None:
+        click.echo("frictionless is not installed: the schema's types and patterns were "
+                   "not checked, only its custom checks", err=True)
+    problems = [*(schema or []), *scdl.check_scdl(out)]
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{out}: {len(problems)} problem(s)")
+    click.echo(f"{out} is valid (scdl/subventions 2.1.1)")

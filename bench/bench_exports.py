@@ -24,10 +24,12 @@ builder's; the wall time is the export's alone (from the call to the closed file
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -391,13 +393,16 @@ def main() -> None:
         _child(args.child, args.url, args.out, args.plan)
         return
     app = build_app(args.database_url)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):  # the throw-away database goes with the benchmark
+        atexit.register(shutil.rmtree, Path(url[len("sqlite:///"):]).parent, True)
     start = time.perf_counter()
     build_year(app, args.applications)
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
     label = "postgresql" if url.startswith("postgresql") else "sqlite"
     print(f"{label}: a fiscal year of {args.applications} applications built in "
           f"{time.perf_counter() - start:.0f} s")
     work = Path(tempfile.mkdtemp(prefix="aap-bench-exports-"))
+    atexit.register(shutil.rmtree, work, True)
     balance = best(args.repeat, "balance", url, work / "bilan.xlsx")
     plan = cell_plan(work / "bilan.xlsx")
     cells = sum(p[2] for p in plan)

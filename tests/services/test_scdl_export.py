@@ -194,11 +194,19 @@ def test_amount_convention_date_payment_conditions_and_period(world, year):
     }
 
 
-def test_a_convention_signed_without_schedule_is_one_payment(world):
-    sign(world, granted(world, euros=5_000), [])
-    row = parse(scdl.build_scdl([world.call]))[0]
-    assert (row["dateConvention"], row["conditionsVersement"],
-            row["datesPeriodeVersement"]) == ("2026-10-20", "unique", "2026-10-12")
+def test_a_convention_without_schedule_is_one_payment(world):
+    """Signed without a schedule, the convention stores one advance; one recorded with
+    an empty schedule (``[]``, as the finance worklist reads it) is one payment too."""
+    signed = sign(world, granted(world, euros=5_000, reference="DEL-SIGNED"), [])
+    stored = sign(world, granted(world, euros=5_000, reference="DEL-STORED"), ONE_PAYMENT)
+    stored.convention.schedule = []
+    db.session.commit()
+    assert signed.convention.schedule and stored.convention.schedule == []
+    rows = parse(scdl.build_scdl([world.call]))
+    assert {r["referenceDecision"]: (r["dateConvention"], r["conditionsVersement"],
+                                     r["datesPeriodeVersement"]) for r in rows} == {
+        "DEL-SIGNED": ("2026-10-20", "unique", "2026-10-12"),
+        "DEL-STORED": ("2026-10-20", "unique", "2026-10-12")}
 
 
 def test_a_fund_notified_to_the_european_commission_says_oui(world):

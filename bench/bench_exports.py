@@ -95,6 +95,9 @@ def build_year(app, n: int, seed: int = 2026) -> None:
         _reviews(apps, [j.id for j in jurors], rnd)
         _money_trail(apps, rnd)
         db.session.commit()
+        with db.engine.connect() as connection:  # the statistics a live database keeps
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
 
 
 def _insert(model, rows: list[dict]) -> None:

@@ -35,7 +35,6 @@ from sqlalchemy import (
     Date,
     String,
     Text,
-    case,
     cast,
     func,
     literal,
@@ -366,13 +365,16 @@ class _Pivot:
                       key=lambda item: (-item[1][3], -item[1][2], item[0]))
 
 
+def _sum_of(amount, key, owner, *where):
+    """The sum of ``amount`` over the rows whose ``key`` is the outer row's ``owner``, as a
+    correlated subquery: one index lookup per row, whatever the planner knows of the
+    tables (joined to grouped subqueries, a table without statistics yet made PostgreSQL
+    loop over every group for every row)."""
+    total = select(func.sum(amount)).where(key == owner, *where).scalar_subquery()
+    return cast(func.coalesce(total, 0), BigInteger)
+
+
 def _application_query(call_ids: list[int]):
-    paid = (select(Payment.application_id,
-                   cast(func.sum(Payment.amount_cents), BigInteger).label("cents"))
-            .group_by(Payment.application_id).subquery())
-    repaid = (select(Repayment.application_id,
-                     cast(func.sum(Repayment.amount_cents), BigInteger).label("cents"))
-              .group_by(Repayment.application_id).subquery())
     return (
         select(Application.id, Application.call_id, Application.reference,
                Application.state, Application.title, Application.territories,
@@ -384,14 +386,14 @@ def _application_query(call_ids: list[int]):
                Decision.body.label("decision_body"),
                Decision.reference.label("decision_reference"), Decision.decided_on,
                Convention.reference.label("convention"), Convention.signed_on,
-               func.coalesce(paid.c.cents, 0).label("paid_cents"),
-               func.coalesce(repaid.c.cents, 0).label("repaid_cents"))
+               _sum_of(Payment.amount_cents, Payment.application_id,
+                       Application.id).label("paid_cents"),
+               _sum_of(Repayment.amount_cents, Repayment.application_id,
+                       Application.id).label("repaid_cents"))
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(Envelope, Envelope.id == Application.envelope_id)
         .outerjoin(Decision, Decision.application_id == Application.id)
         .outerjoin(Convention, Convention.application_id == Application.id)
-        .outerjoin(paid, paid.c.application_id == Application.id)
-        .outerjoin(repaid, repaid.c.application_id == Application.id)
         .where(_submitted(call_ids))
         .order_by(Application.call_id, Application.reference, Application.id))
 
@@ -573,33 +575,29 @@ REPORT_COLUMNS = [
 REPORT_SUMS = (4, 5, 6, 7, 9, 10, 11)
 
 
-def _sides(model, key):
-    """Charges and products per ``key`` (an application's budget, a report's lines)."""
-    def side(name: str):
-        return cast(func.sum(case((model.side == name, model.amount_cents), else_=0)),
-                    BigInteger).label(name)
-
-    return select(key, side("charges"), side("products")).group_by(key).subquery()
+def _side(model, key, owner, side: str):
+    """The total of one side (charges, products) of a budget or a report."""
+    return _sum_of(model.amount_cents, key, owner, model.side == side)
 
 
 def _report_query(call_ids: list[int]):
-    forecast = _sides(BudgetLine, BudgetLine.application_id)
-    realised = _sides(ReportLine, ReportLine.report_id)
     return (
         select(Application.call_id, Application.reference, Application.state,
                Application.beneficiaries, Organisation.name.label("organisation"),
                Decision.amount_cents.label("granted_cents"), Report.beneficiaries_reached,
                Report.submitted_at, Report.gap_explanation,
-               func.coalesce(forecast.c.charges, 0).label("forecast_charges"),
-               func.coalesce(forecast.c.products, 0).label("forecast_products"),
-               func.coalesce(realised.c.charges, 0).label("realised_charges"),
-               func.coalesce(realised.c.products, 0).label("realised_products"))
+               _side(BudgetLine, BudgetLine.application_id, Application.id,
+                     "charges").label("forecast_charges"),
+               _side(BudgetLine, BudgetLine.application_id, Application.id,
+                     "products").label("forecast_products"),
+               _side(ReportLine, ReportLine.report_id, Report.id,
+                     "charges").label("realised_charges"),
+               _side(ReportLine, ReportLine.report_id, Report.id,
+                     "products").label("realised_products"))
         .select_from(Report)
         .join(Application, Application.id == Report.application_id)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(Decision, Decision.application_id == Application.id)
-        .outerjoin(forecast, forecast.c.application_id == Application.id)
-        .outerjoin(realised, realised.c.report_id == Report.id)
         .where(_submitted(call_ids))
         .order_by(Application.call_id, Application.reference, Application.id))
 

@@ -18,9 +18,12 @@ Why SQL, and what it keeps
 Firing some ten transitions through :mod:`aap.services.workflow` for each of 100 000
 applications would take hours (each locks, loads, checks and commits on its own). So the
 year is played in memory, by the rules of the workflow definition and of its guards, and
-then written in bulk: SQLAlchemy Core ``insert`` with lists of dicts, in chunks, the ids
-fetched in bulk with ``RETURNING`` (never an ORM object per row). The rows are what the
-services would have written:
+then written in bulk, never an ORM object per row: each table's SQLAlchemy Core
+``insert`` is compiled once and run on lists of dicts, by chunks, as the driver's
+``executemany``, each value bound by its column's type (:class:`Insert`); the ids are
+then fetched in bulk by the rows' keys (``RETURNING`` batches are several times slower on
+PostgreSQL). The rows are what the services would have written, and
+``tests/test_demo_big.py`` checks it against SPEC oracles:
 
 - **States**: each application's state is reached by transitions of
   ``workflows.application.TRANSITIONS`` from ``draft`` (an illegal step raises while the
@@ -124,11 +127,6 @@ LEGAL: dict[tuple[str, str], str] = {
 #: The role that fires each trigger.
 ROLE: dict[str, str] = {t["trigger"]: t["roles"][0] for t in TRANSITIONS}
 MOTIVATED = triggers_guarded_by("comment_required")
-CANCELLABLE = frozenset(PHASES["cancellable"])
-PROPOSED = next(t["dest"] for t in TRANSITIONS if t["trigger"] == "propose")
-REVIEWED = next(t["dest"] for t in TRANSITIONS if t["trigger"] == "close_review")
-WAITLISTED = next(t["dest"] for t in TRANSITIONS if t["trigger"] == "waitlist")
-SETTLED = frozenset(PHASES["settled"])
 
 # -- the call ------------------------------------------------------------------------------
 
@@ -1096,15 +1094,17 @@ class Story:
 
     def fire(self, dossier: Dossier, trigger: str, moment: datetime,
              comment: str | None = None, data: dict | None = None,
-             link: tuple[str, int] | None = None) -> None:
+             link: tuple[str, int] | None = None, actor: int | None = None) -> None:
+        """The transition, if the table allows it from the dossier's state, by ``actor``
+        (by default the organisation's member or the territory's officer of the role)."""
         dest = LEGAL.get((dossier.state, trigger))
         if dest is None:
             raise RuntimeError(f"{trigger} is not allowed from {dossier.state}")
         if trigger in MOTIVATED and not comment:
             raise RuntimeError(f"{trigger} needs a motivation")
-        self.append(dossier, Event(moment, self.actor(dossier, ROLE[trigger]), trigger,
-                                   "transition", dossier.state, dest, comment, data or {},
-                                   link))
+        actor = actor or self.actor(dossier, ROLE[trigger])
+        self.append(dossier, Event(moment, actor, trigger, "transition", dossier.state,
+                                   dest, comment, data or {}, link))
         dossier.state = dest
 
     def act(self, dossier: Dossier, action: str, moment: datetime, actor: int,
@@ -1255,7 +1255,6 @@ class Story:
             self.fire(dossier, "close_review", moment)
         dossier.reviewed_at = moment
 
-
     # -- the sessions -----------------------------------------------------------------------
     def play(self, dossiers: list[Dossier], purse: Purse) -> None:
         """Every session up to today: the waitlist three sessions old is refused, money
@@ -1320,9 +1319,10 @@ class Story:
             return []
         by_index = {d.index: d for d in ready}
         candidates = self.candidates(ready)
-        params = self.parameters(purse.left(number), self.seed(moment.date()), purse)
+        params = self.parameters(purse.left(number), self.seed(to_paris(moment).date()),
+                                 purse)
         result = engine.allocate(candidates, params)
-        actor = self.team.instructors[0]
+        actor = self.team.instructors[0]  # who commits the run fires every row
         self.runs.append(RunPlan(number, moment, actor, params, candidates, result))
         proposed = []
         for row in result.rows:
@@ -1331,18 +1331,19 @@ class Story:
                 self.propose(dossier, "propose", moment, row.proposed_cents, row.reason, purse)
                 proposed.append(dossier)
             elif row.outcome == "waitlisted":
-                self.fire(dossier, "waitlist", moment, row.reason)
+                self.fire(dossier, "waitlist", moment, row.reason, actor=actor)
                 dossier.waitlisted_in = number
                 waitlist.append(dossier)
             else:
-                self.fire(dossier, "reject", moment, row.reason)
+                self.fire(dossier, "reject", moment, row.reason, actor=actor)
         return proposed
 
     def propose(self, dossier: Dossier, trigger: str, moment: datetime, amount: int,
                 comment: str, purse: Purse) -> None:
         if not 0 < amount <= dossier.requested:
             raise RuntimeError(f"{trigger} of {amount} for {dossier.requested} requested")
-        self.fire(dossier, trigger, moment, comment, data={"amount_cents": amount})
+        self.fire(dossier, trigger, moment, comment, data={"amount_cents": amount},
+                  actor=self.team.instructors[0])
         dossier.proposed = amount
         purse.propose(dossier.envelope, amount)
 
@@ -1381,7 +1382,9 @@ class Story:
         it meets, a few refused."""
         year = self.fiscal_year % 100
         reference = f"CSOC {100 + len(self.sittings):03d}-{self.rng.randint(1000, 9999)}/{year}/BM"
-        decision = {"body": BUREAU, "reference": reference, "date": bureau.date().isoformat()}
+        decision = {"body": BUREAU, "reference": reference,
+                    "date": to_paris(bureau).date().isoformat()}
+        actor = self.team.instructors[0]  # who records the deliberation grants them all
         granted = []
         for k, dossier in enumerate(proposed):
             draw, amount = self.rng.random(), dossier.proposed
@@ -1396,12 +1399,12 @@ class Story:
             else:
                 moment = bureau + timedelta(hours=2, seconds=k)
                 purse.grant(dossier.envelope, amount)
-                self.fire(dossier, "grant", moment, data={"amount_cents": amount,
-                                                          "decision": decision})
-                self.record_grant(dossier, moment, amount, reference)
+                self.fire(dossier, "grant", moment, actor=actor,
+                          data={"amount_cents": amount, "decision": decision})
+                self.record_grant(dossier, moment, amount, reference, actor)
                 granted.append((dossier, amount))
         recorded = bureau + timedelta(hours=2, seconds=len(proposed) + 1)
-        self.sittings.append(Sitting(recorded, self.team.instructors[0], reference, granted))
+        self.sittings.append(Sitting(recorded, actor, reference, granted))
         for dossier, _ in granted:
             self.aftermath(dossier, dossier.events[-1].at)
 
@@ -1411,13 +1414,11 @@ class Story:
         dossier.proposed = 0
 
     def record_grant(self, dossier: Dossier, moment: datetime, amount: int,
-                     reference: str) -> None:
+                     reference: str, actor: int) -> None:
         dossier.granted = dossier.committed = amount
         dossier.decision = {"body": BUREAU, "reference": reference,
                             "decided_on": to_paris(moment).date(), "amount_cents": amount,
-                            "created_by_id": self.actor(dossier, "instructor"),
-                            "created_at": moment}
-
+                            "created_by_id": actor, "created_at": moment}
 
     # -- after the grant ------------------------------------------------------------------
     def aftermath(self, dossier: Dossier, granted: datetime) -> None:

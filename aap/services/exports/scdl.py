@@ -94,7 +94,6 @@ SINGLE_BENEFICIARY = "1.00"
 OBJECT_MAX = 256
 ELLIPSIS = "…"
 BATCH = 2_000
-MEDIA_TYPE = "text/csv; charset=utf-8"
 
 Progress = Callable[[int, int], None]
 Target = str | os.PathLike | IO[str] | IO[bytes]

@@ -183,3 +183,17 @@ def test_demo_allocates_through_committed_runs_then_deliberations(db):
                  and rows.get(a.id) is not None and rows[a.id].outcome == "funded"]
     assert len(withdrawn) == 1 and withdrawn[0].envelope_id == promoted[0].envelope_id
     assert withdrawn[0].reference in audit.trail(promoted[0].id)[-1].comment
+
+
+def test_the_demo_exports_a_valid_scdl_file(db):
+    """The demo's grants of both sessions (paid, reported, closed, one cancelled): their
+    SCDL file passes the official schema and the custom checks."""
+    from aap.services.exports import scdl
+    from tests.services.test_scdl_export import frictionless_errors, parse
+
+    data = scdl.build_scdl([demo_call()])
+    assert frictionless_errors(data) == []
+    assert scdl.check_scdl(data) == []
+    rows = parse(data)
+    assert len(rows) == scdl.count([demo_call()]) >= 10
+    assert {r["conditionsVersement"] for r in rows} <= {"unique", "échelonné"}

@@ -378,26 +378,3 @@ def test_no_query_per_row(world):
     assert [len(s) for s in selects] == [1, 1]
     # streaming is the query's option, never left on the session's connection
     assert "yield_per" not in db.session.connection().get_execution_options()
-
-
-# -- the demo ------------------------------------------------------------------------------
-
-def test_the_demo_exports_a_valid_scdl_file(app):
-    """``aap demo`` loads grants of both sessions (paid, reported, closed, one cancelled):
-    their file passes the official schema and the custom checks."""
-    from aap.demo import demo_call, load_demo
-    from tests.conftest import _empty_tables
-
-    with app.app_context():
-        try:
-            load_demo()
-            data = scdl.build_scdl([demo_call()])
-            assert frictionless_errors(data) == []
-            assert scdl.check_scdl(data) == []
-            rows = parse(data)
-            assert len(rows) == scdl.count([demo_call()]) >= 10
-            assert {r["conditionsVersement"] for r in rows} <= {"unique", "échelonné"}
-        finally:
-            db.session.rollback()
-            _empty_tables()
-            db.session.remove()

@@ -318,7 +318,7 @@ TITLES: dict[str, list[str]] = {
     "culture_sport": [
         "Festival des cultures {of}", "Foot mixte et citoyenneté {at}",
         "Sport pour toutes et tous {at}", "Exposition « Mémoires d'immigrations » {at}",
-        "Webradio des jeunes contre les préjugés {of}"],
+        "Webradio des jeunes {of} contre les préjugés"],
     "citoyennete": [
         "Conseil de jeunes : enquêter sur les discriminations vécues {at}",
         "Semaine de l'égalité {at}", "Débats citoyens sur la laïcité et le vivre-ensemble {at}",
@@ -348,13 +348,24 @@ SUMMARIES = [
     "Le projet s'appuie sur des bénévoles formés et sur un partenariat avec le Défenseur "
     "des droits pour orienter les situations de discrimination.",
 ]
-PUBLICS = [
-    "Jeunes de 16 à 25 ans des quartiers prioritaires", "Femmes en recherche d'emploi",
-    "Collégiens et lycéens et leurs enseignants", "Habitants des quartiers prioritaires",
-    "Personnes en situation de handicap et leurs familles", "Seniors isolés",
-    "Locataires et demandeurs de logement", "Adultes primo-arrivants",
-    "Employeurs, recruteurs et agents d'accueil", "Familles et enfants de 6 à 12 ans",
-]
+PUBLICS: dict[str, list[str]] = {
+    "emploi": ["Jeunes de 16 à 25 ans des quartiers prioritaires",
+               "Femmes en recherche d'emploi", "Demandeurs d'emploi de plus de 50 ans",
+               "Employeurs, recruteurs et demandeurs d'emploi du territoire"],
+    "education": ["Collégiens et lycéens et leurs enseignants",
+                  "Élèves des écoles et collèges en éducation prioritaire et leurs familles"],
+    "acces_aux_droits": ["Habitants des quartiers prioritaires", "Adultes primo-arrivants",
+                         "Personnes victimes de discriminations"],
+    "culture_sport": ["Jeunes de 10 à 18 ans et leurs familles",
+                      "Habitants du quartier, jeunes et seniors"],
+    "citoyennete": ["Jeunes de 15 à 25 ans", "Habitants et acteurs associatifs du quartier"],
+    "logement": ["Locataires et demandeurs de logement",
+                 "Agences immobilières et candidats locataires"],
+    "sante": ["Patients et habitants éloignés des soins", "Femmes des quartiers prioritaires"],
+    "services_publics": ["Agents d'accueil des services publics", "Seniors isolés"],
+    "loisirs": ["Familles et enfants de 6 à 12 ans",
+                "Enfants en situation de handicap et leurs familles"],
+}
 OBJECTIVES = [
     "Accompagner {n} personnes ; organiser {k} ateliers ; restituer le bilan aux partenaires.",
     "Toucher {n} participants ; former {k} professionnels ; mesurer l'évolution des "
@@ -927,7 +938,8 @@ class Files:
             "title": rng.choice(TITLES[domains[0]]).format(**words),
             "summary": summary,
             "objectives": rng.choice(OBJECTIVES).format(n=people, k=rng.randint(4, 40)),
-            "target_public": rng.choice(PUBLICS), "domains": domains, "grounds": grounds,
+            "target_public": rng.choice(PUBLICS[domains[0]]), "domains": domains,
+            "grounds": grounds,
             "territories": [p.label for p in where], "beneficiaries": people,
             "starts_on": starts, "ends_on": starts + timedelta(days=rng.randint(45, 240)),
             "requested_cents": requested,

@@ -12,8 +12,9 @@ French ones of SPEC 6, whatever the language of the page that asked for it.
 Memory stays bounded whatever the number of applications: xlsxwriter writes in
 ``constant_memory`` mode (one row in memory per sheet), the rows are streamed from a
 handful of queries (``yield_per``), and the pivots are summed in the one pass that writes
-*Attributions*. Scores and ranks come from the aggregation service and the one ranking
-(:func:`aap.services.allocation.ranking`), a few queries per call, never per application.
+*Attributions*. Scores and ranks are those of the one ranking
+(:func:`aap.services.allocation.ranking`): the allocation service's candidates (the
+jurors' totals aggregated once per call) ordered by the engine, never per application.
 Text is written as text (``write_string``): a name starting with ``=`` is never a formula.
 """
 

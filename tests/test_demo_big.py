@@ -151,7 +151,7 @@ def test_every_history_is_a_legal_path_from_draft(db, call):
             assert roles[event.actor_id] & allowed, (app.reference, event.trigger)
             if "applicant" in allowed:
                 assert (event.actor_id, app.organisation_id) in members
-            if event.trigger in MOTIVATED:
+            if event.trigger in MOTIVATED or event.data.get("force"):
                 assert event.comment, (app.reference, event.trigger)
             state = dest
         assert state == app.state, app.reference
@@ -264,6 +264,8 @@ def test_payments_follow_decisions_and_conventions(db, call):
             assert convention is not None, app.reference
         for payment in payments:
             assert payment.paid_on >= decision.decided_on and payment.mandate
+        if app.state in {"report_submitted", "report_approved", "closed"}:
+            assert app.report is not None, app.reference
         if app.report is not None:
             assert app.state in {"in_progress", "report_submitted", "report_approved",
                                  "closed"}

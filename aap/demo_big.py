@@ -897,6 +897,8 @@ class Files:
         start = Year.moment(self.year.opens_on, 9)
         span = (self.year.as_of - start).total_seconds()
         times = sorted(start + timedelta(seconds=self.rng.uniform(0, span)) for _ in range(n))
+        for k in range(1, n):  # distinct: with the organisation, a row's key to its id
+            times[k] = max(times[k], times[k - 1] + timedelta(microseconds=1))
         return [self.dossier(i, moment, org)
                 for i, (moment, org) in enumerate(zip(times, self.owners(n, orgs), strict=True))]
 

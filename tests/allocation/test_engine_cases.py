@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from aap.allocation import Candidate, Envelope, Parameters, allocate
+from aap.allocation import Candidate, Envelope, Parameters, allocate, rows_bytes
 
 E = 100  # cents per euro
 
@@ -183,3 +183,48 @@ def test_the_pool_never_exceeds_what_the_call_has_left():
                       Parameters(budget_cents=6_000 * E, seed="s", overflow="skip",
                                  envelopes=ENVELOPES, pool_leftovers=True))
     assert table(result) == [(1, "funded", 4000), (2, "funded", 2000), (3, "waitlisted", 0)]
+
+
+def test_grey_zone_draw_can_change_who_is_funded():
+    """Seed « tirage » draws #3 first (SHA-256 order, computed below): #3 and #1 are
+    funded, #2 (14.9, funded without the grey zone) is waitlisted."""
+    candidates = cands((15.0, 3000), (14.9, 3000), (14.8, 3000), (12, 3000))
+    drawn = sorted(candidates[:3], key=lambda c: _draw("tirage", c.reference))
+    assert [c.application_id for c in drawn] == [3, 1, 2]  # the oracle's own draw
+    result = allocate(candidates, Parameters(budget_cents=6_000 * E, seed="tirage",
+                                             grey_zone=D("0.2")))
+    assert table(result) == [(3, "funded", 3000), (1, "funded", 3000),
+                             (2, "waitlisted", 0), (4, "waitlisted", 0)]
+    assert [r.drawn for r in result.rows] == [True, True, True, False]
+
+
+def test_a_grey_zone_below_the_line_only_reaches_down_to_it():
+    """Line at 14.9 (#2); zone 0.05: [14.85, 14.95] holds #2 alone: nothing moves."""
+    candidates = cands((15.0, 3000), (14.9, 3000), (14.8, 3000))
+    result = allocate(candidates, Parameters(budget_cents=6_000 * E, seed="tirage",
+                                             grey_zone=D("0.05")))
+    assert table(result) == [(1, "funded", 3000), (2, "funded", 3000), (3, "waitlisted", 0)]
+
+
+def test_after_the_call_is_spent_every_row_says_so():
+    result = allocate(cands((18, 4000, "aix"), (16, 6000, "aix"), (15, 2500, "istres"),
+                            (14, 1000)),
+                      Parameters(budget_cents=10_000 * E, seed="s"))
+    assert table(result) == [(1, "funded", 4000), (2, "funded", 6000),
+                             (3, "waitlisted", 0), (4, "waitlisted", 0)]
+    third, fourth = result.rows[2], result.rows[3]
+    assert (third.rank, third.requested_cents, third.envelope, third.reason) == (
+        3, 2_500 * E, "istres",
+        "rang 3, 15,0/20, 0\xa0€ sur 2\u202f500\xa0€ demandés : budget de l'appel épuisé")
+    assert (fourth.rank, fourth.envelope, fourth.reason) == (
+        4, None, "rang 4, 14,0/20, 0\xa0€ sur 1\u202f000\xa0€ demandés : "
+                 "budget de l'appel épuisé")
+
+
+def test_rows_as_bytes_are_compact_utf8_json():
+    result = allocate([Candidate(7, "AAP-2026-0007", D("12.50"), 1_000_00, 1, 0, None)],
+                      Parameters(budget_cents=500_00, seed="s"))
+    assert rows_bytes(result.rows) == (
+        '[[7,1,"12.5",100000,50000,"partial",'
+        '"rang 1, 12,5/20, 500\xa0€ sur 1\u202f000\xa0€ demandés : reliquat de l\'appel",0]]'
+    ).encode("utf-8")

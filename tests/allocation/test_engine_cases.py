@@ -228,3 +228,66 @@ def test_rows_as_bytes_are_compact_utf8_json():
         '[[7,1,"12.5",100000,50000,"partial",'
         '"rang 1, 12,5/20, 500\xa0€ sur 1\u202f000\xa0€ demandés : reliquat de l\'appel",0]]'
     ).encode("utf-8")
+
+
+# -- the common pool of the envelopes' leftovers (pool_leftovers) -----------------------
+
+def pooled(budget_euros: int, envelopes: dict[str, float], **params) -> Parameters:
+    return Parameters(budget_cents=budget_euros * E, seed="s", pool_leftovers=True,
+                      envelopes=tuple(Envelope(k, k.upper(), round(v * E))
+                                      for k, v in envelopes.items()), **params)
+
+
+def test_the_pool_gives_a_partial_remainder_with_its_reason():
+    """A (3000) is spent by #1; #3 leaves 3000 in B: the pool is 3000, which is 75 % of
+    #2's 4000 (at least the 50 % minimum): #2 gets 3000 from the pool."""
+    result = allocate(cands((18, 3000, "a"), (16, 4000, "a"), (15, 2000, "b")),
+                      pooled(8000, {"a": 3000, "b": 5000}))
+    assert table(result) == [(1, "funded", 3000), (2, "partial", 3000), (3, "funded", 2000)]
+    second = result.rows[1]
+    assert (second.rank, second.pooled_cents, second.envelope) == (2, 3000 * E, "a")
+    assert second.reason == (
+        "rang 2, 16,0/20, 3\u202f000\xa0€ sur 4\u202f000\xa0€ demandés : reliquat du fonds "
+        "commun ; financé sur le reliquat commun des enveloppes")
+    assert [r.pooled_cents for r in result.rows] == [0, 3000 * E, 0]
+
+
+def test_the_pool_skips_what_it_cannot_fund_whole_and_goes_on():
+    """Skip: the pool (B's 3000 left; the call has 4000) cannot fund #2's 4000 whole, so
+    #2 stays waitlisted; #3 (1000) and #5 (1500) are funded from it, 500 € remain, too
+    little for #6 (500,01 €)."""
+    candidates = cands((18, 3000, "a"), (17, 4000, "a"), (16, 1000, "a"), (15, 2000, "b"),
+                       (14, 1500, "a"))
+    candidates.append(Candidate(6, "AAP-2026-0006", D(13), 500_01, 6, 2_000_00, "a"))
+    result = allocate(candidates, pooled(9000, {"a": 3000, "b": 5000}, overflow="skip"))
+    assert [(r.application_id, r.outcome, r.proposed_cents) for r in result.rows] == [
+        (1, "funded", 3000 * E), (2, "waitlisted", 0), (3, "funded", 1000 * E),
+        (4, "funded", 2000 * E), (5, "funded", 1500 * E), (6, "waitlisted", 0)]
+    assert [r.pooled_cents // E for r in result.rows] == [0, 0, 1000, 0, 1500, 0]
+    assert result.rows[2].reason == (
+        "rang 3, 16,0/20, 1\u202f000\xa0€ sur 1\u202f000\xa0€ demandés : "
+        "financé sur le reliquat commun des enveloppes")
+
+
+def test_after_a_stop_the_pool_reaches_the_stopping_row_not_beyond():
+    """Stop at #2 (A spent); the pool (B's 5000) funds #2, never #3 after the stop."""
+    result = allocate(cands((18, 3000, "a"), (17, 2000, "a"), (16, 1000, "b")),
+                      pooled(8000, {"a": 3000, "b": 5000}, overflow="stop"))
+    assert table(result) == [(1, "funded", 3000), (2, "funded", 2000), (3, "waitlisted", 0)]
+
+
+def test_a_pool_of_one_cent_funds_a_request_of_one_cent():
+    candidates = [Candidate(1, "AAP-2026-0001", D(18), 1000 * E, 1, 0, "a"),
+                  Candidate(2, "AAP-2026-0002", D(17), 1, 2, 0, "a")]
+    result = allocate(candidates, pooled(2000, {"a": 1000, "b": 0.01}))
+    assert [(r.outcome, r.proposed_cents, r.pooled_cents) for r in result.rows] == [
+        ("funded", 1000 * E, 0), ("funded", 1, 1)]
+
+
+def test_an_organisation_at_its_cap_gets_nothing_from_the_pool():
+    """#2 is #1's organisation, already at its 3000 € cap: the pool leaves it waitlisted."""
+    result = allocate(cands((18, 3000, "a", 1), (17, 1000, "a", 1)),
+                      pooled(8000, {"a": 3000, "b": 5000},
+                             cap_per_organisation_cents=3000 * E))
+    assert table(result) == [(1, "funded", 3000), (2, "waitlisted", 0)]
+    assert result.rows[1].reason.endswith("plafond de 3\u202f000\xa0€ par organisation")

@@ -3,7 +3,8 @@
 - the balance-sheet workbook of a year of 100 000 applications [< 20 s, peak RSS < 1 GB,
   within 3× of the floor];
 - the floor: xlsxwriter in ``constant_memory`` mode writing the same number of cells
-  (sheet by sheet: as many rows, cells and strings), with no formats, no query, no chart.
+  (sheet by sheet: as many rows, cells and strings), with no formats, no query, no chart;
+- the SCDL subventions CSV of that year [< 5 s].
 
 Each measure runs ``--repeat`` times (best wall time kept): on a shared machine the ratio
 of two best times is steadier than either time. The CPU time of the process is printed
@@ -318,7 +319,20 @@ def measure_floor(_url: str, out: str, plan: list) -> dict:
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}
 
 
-MEASURES = {"balance": measure_balance, "floor": measure_floor}
+def measure_scdl(url: str, out: str, _plan: list | None) -> dict:
+    """The SCDL subventions CSV of the fiscal year (every call of it)."""
+    from aap import create_app
+    from aap.services.exports import balance, scdl
+
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        calls = balance.every_call_of_year(YEAR)
+        start, cpu = time.perf_counter(), time.process_time()
+        scdl.write_scdl(out, calls)
+        return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+
+
+MEASURES = {"balance": measure_balance, "floor": measure_floor, "scdl": measure_scdl}
 
 
 def peak_rss_mb() -> float:
@@ -415,6 +429,8 @@ def main() -> None:
     print(f"ratio balance / floor: wall {balance['seconds'] / floor['seconds']:.2f}, "
           f"CPU {balance['cpu'] / floor['cpu']:.2f}  "
           f"(workbook {(work / 'bilan.xlsx').stat().st_size / 1e6:.1f} MB)")
+    open_data = best(args.repeat, "scdl", url, work / "subventions.csv")
+    report(f"SCDL CSV ({(work / 'subventions.csv').stat().st_size / 1e6:.1f} MB)", open_data)
 
 
 if __name__ == "__main__":

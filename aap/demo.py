@@ -859,7 +859,12 @@ def realised_budget(app: Application, factor: float, epci: int) -> dict[str, dic
     """The provisional charges scaled by ``factor``, balanced by products: the Métropole
     line holds ``epci``, volunteering stays equal to its charge when it fits, and the
     other co-funders share the rest in their planned proportions."""
-    planned = app.budget()
+    return realised_lines(app.budget(), factor, epci)
+
+
+def realised_lines(planned: dict[str, dict[str, int]], factor: float, epci: int
+                   ) -> dict[str, dict[str, int]]:
+    """The realised lines of a planned budget (see :func:`realised_budget`)."""
     charges = {k: int(v * factor) // 100 * 100 for k, v in planned["charges"].items()}
     rest = sum(charges.values()) - epci
     products = {"74_epci": epci}

@@ -67,7 +67,6 @@ organisation has one; about one in ten has no RNA (not an association).
 from __future__ import annotations
 
 import functools
-import gc
 import heapq
 import itertools
 import math
@@ -75,7 +74,6 @@ import operator
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -92,6 +90,7 @@ from aap.allocation.engine import Candidate, Parameters
 from aap.database import UTCDateTime
 from aap.demo import PLACES, Place, ascii_slug
 from aap.extensions import db
+from aap.memory import cycle_collector_paused
 from aap.models import (
     AllocationRow,
     AllocationRun,
@@ -955,25 +954,6 @@ def unfinished(dossier: Dossier) -> None:
     dossier.budget = {}
 
 
-def realised(budget: dict[str, dict[str, int]], factor: float, epci: int
-             ) -> dict[str, dict[str, int]]:
-    """The provisional charges scaled by ``factor`` (whole euros), balanced by products:
-    the fund's line holds ``epci``, volunteering stays equal to its charge, the other
-    co-funders share the rest in their planned proportions (as :mod:`aap.demo`)."""
-    charges = {k: int(v * factor) // 100 * 100 for k, v in budget["charges"].items()}
-    rest = sum(charges.values()) - epci
-    products = {"74_epci": epci}
-    if charges.get("86", 0) <= rest:
-        products["87"] = charges.get("86", 0)
-        rest -= products["87"]
-    others = {k: v for k, v in budget["products"].items() if k not in products}
-    weight, lines = sum(others.values()), list(others)
-    for line in lines[:-1]:
-        products[line] = rest * others[line] // weight // 100 * 100
-    products[lines[-1]] = rest - sum(products.get(k, 0) for k in lines[:-1])
-    return {"charges": charges, "products": {k: v for k, v in products.items() if v}}
-
-
 # -- the money -----------------------------------------------------------------------------
 
 class Purse:
@@ -1602,9 +1582,9 @@ class Life:
         on the fund's line, the gap explained above the call's threshold."""
         dossier = self.dossier
         planned = dossier.charges
-        spent = realised(dossier.budget, self.factor, 0)
+        spent = demo.realised_lines(dossier.budget, self.factor, 0)
         self.justified = pro_rata(dossier.granted, planned, sum(spent["charges"].values()))
-        lines = realised(dossier.budget, self.factor, self.justified)
+        lines = demo.realised_lines(dossier.budget, self.factor, self.justified)
         gap = Decimal(sum(lines["charges"].values()) - planned) / Decimal(planned)
         reached = int(dossier.file["beneficiaries"] * min(self.factor, 1.0)
                       * self.rng.uniform(0.85, 1.15))
@@ -1938,21 +1918,8 @@ def generate(n: int, *, seed: int = 2026, fiscal_year: int | None = None,
     default; tests fix it to be independent of the day they run)."""
     if n < 1:
         raise ValueError("at least one application")
-    with collector_paused():
+    with cycle_collector_paused():
         return _generate(n, seed, fiscal_year or demo.FISCAL_YEAR, today)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The year holds millions of small objects and no reference cycle: the cycle
-    collector would rescan them again and again (as in the allocation engine)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _generate(n: int, seed: int, fiscal_year: int, today: datetime | None) -> int:

@@ -23,17 +23,17 @@ byte-identical rows.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
+
+from aap.memory import cycle_collector_paused
 
 OVERFLOW_RULES = ("partial", "skip", "stop")
 OUTCOMES = ("funded", "partial", "waitlisted", "rejected")
@@ -201,7 +201,7 @@ def rows_bytes(rows: Sequence[Row]) -> bytes:
 def allocate(candidates: Sequence[Candidate], params: Parameters) -> Result:
     """Rank and fund ``candidates`` under ``params``; see the module doc."""
     _check(params)
-    with _cyclic_gc_paused():
+    with cycle_collector_paused():
         fundable, rejected = _split(candidates, params)
         ordered, drawn = _order(fundable, params)
         if params.grey_zone > 0 and ordered:
@@ -209,20 +209,6 @@ def allocate(candidates: Sequence[Candidate], params: Parameters) -> Result:
         funded = _Greedy(params).run(ordered, drawn)
         rows = tuple(funded + _rejected_rows(rejected, params))
         return Result(rows=rows, digest=digest(candidates, params))
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """A run allocates hundreds of thousands of tuples and no reference cycle: the cycle
-    collector would rescan them again and again (a third of the time at 100 000 rows).
-    Reference counting still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check(params: Parameters) -> None:

@@ -291,3 +291,46 @@ def test_an_organisation_at_its_cap_gets_nothing_from_the_pool():
                              cap_per_organisation_cents=3000 * E))
     assert table(result) == [(1, "funded", 3000), (2, "waitlisted", 0)]
     assert result.rows[1].reason.endswith("plafond de 3\u202f000\xa0€ par organisation")
+
+
+# -- why an application waits (each reason written out) ---------------------------------
+
+NB, NN = "\xa0", "\u202f"  # before €, between thousands
+
+
+@pytest.mark.parametrize(("overflow", "share", "why"), [
+    ("partial", "0.3325", "moins de 33,3 % du montant"),  # 33,25 rounded half up
+    ("skip", "0.5", "insuffisant"),
+])
+def test_what_is_left_is_not_enough(overflow, share, why):
+    """10 000 € ; #1 takes 8 000; #2 asks 7 000: 2 000 left, 28,6 % of it."""
+    result = allocate(cands((18, 8000), (16, 7000, "nord")),
+                      Parameters(budget_cents=10_000 * E, seed="s", overflow=overflow,
+                                 partial_min_share=D(share)))
+    second = result.rows[1]
+    assert (second.outcome, second.reference, second.envelope) == (
+        "waitlisted", "AAP-2026-0002", "nord")
+    assert second.reason == (f"rang 2, 16,0/20, 0{NB}€ sur 7{NN}000{NB}€ demandés : "
+                             f"reste 2{NN}000{NB}€ sur l'appel, {why}")
+
+
+def test_one_cent_left_is_not_a_spent_budget():
+    result = allocate(cands((18, 8000), (16, 1000)),
+                      Parameters(budget_cents=8_000 * E + 1, seed="s"))
+    assert result.rows[1].reason == (f"rang 2, 16,0/20, 0{NB}€ sur 1{NN}000{NB}€ demandés : "
+                                     f"reste 0,01{NB}€ sur l'appel, moins de 50 % du montant")
+
+
+def test_a_spent_envelope_is_named():
+    result = allocate(cands((18, 3000, "a"), (16, 1000, "a")),
+                      Parameters(budget_cents=10_000 * E, seed="s",
+                                 envelopes=(Envelope("a", "Pays d'Aix", 3_000 * E),)))
+    assert result.rows[1].reason == (f"rang 2, 16,0/20, 0{NB}€ sur 1{NN}000{NB}€ demandés : "
+                                     "budget de l'enveloppe Pays d'Aix épuisé")
+
+
+def test_a_request_equal_to_the_cap_is_not_capped():
+    result = allocate(cands((18, 5000)), Parameters(budget_cents=10_000 * E, seed="s",
+                                                    cap_per_application_cents=5_000 * E))
+    assert result.rows[0].reason == (
+        f"rang 1, 18,0/20, 5{NN}000{NB}€ sur 5{NN}000{NB}€ demandés : financé")

@@ -334,3 +334,65 @@ def test_a_request_equal_to_the_cap_is_not_capped():
                                                     cap_per_application_cents=5_000 * E))
     assert result.rows[0].reason == (
         f"rang 1, 18,0/20, 5{NN}000{NB}€ sur 5{NN}000{NB}€ demandés : financé")
+
+
+def test_the_funding_line_is_the_last_funded_not_the_last_row():
+    """Skip leaves 500 € unspent, so every row is examined: the line is still #2's 14,9
+    (the last funded), and the zone [14,7 ; 15,1] is drawn as with a spent budget."""
+    candidates = cands((15.0, 3000), (14.9, 3000), (14.8, 3000), (12, 3000))
+    result = allocate(candidates, Parameters(budget_cents=6_500 * E, seed="tirage",
+                                             overflow="skip", grey_zone=D("0.2")))
+    assert table(result) == [(3, "funded", 3000), (1, "funded", 3000),
+                             (2, "waitlisted", 0), (4, "waitlisted", 0)]
+
+
+def test_the_grey_zone_includes_both_of_its_bounds():
+    """Line 14,9, zone 0,2: 15,1 and 14,7 are on the bounds and drawn with it."""
+    candidates = cands((15.1, 3000), (14.9, 3000), (14.7, 3000))
+    drawn = sorted(candidates, key=lambda c: _draw("tirage", c.reference))
+    result = allocate(candidates, Parameters(budget_cents=6_000 * E, seed="tirage",
+                                             grey_zone=D("0.2")))
+    assert [r.application_id for r in result.rows] == [c.application_id
+                                                       for c in drawn] == [3, 1, 2]
+
+
+@pytest.mark.parametrize("params", [
+    dict(cap_share_of_cost=D("0.5")),  # 5 000 is exactly half of the 10 000 € project
+    dict(cap_per_organisation_cents=5_000 * E),  # exactly what the organisation may get
+])
+def test_a_request_exactly_at_a_cap_is_not_capped(params):
+    result = allocate(cands((18, 5000, None, 1, 10_000)),
+                      Parameters(budget_cents=10_000 * E, seed="s", **params))
+    assert result.rows[0].reason == (
+        f"rang 1, 18,0/20, 5{NN}000{NB}€ sur 5{NN}000{NB}€ demandés : financé")
+
+
+def test_an_envelope_with_as_much_left_as_the_call_names_the_call():
+    result = allocate(cands((18, 6000, "a")),
+                      Parameters(budget_cents=5_000 * E, seed="s",
+                                 envelopes=(Envelope("a", "Pays d'Aix", 5_000 * E),)))
+    assert result.rows[0].reason == (
+        f"rang 1, 18,0/20, 5{NN}000{NB}€ sur 6{NN}000{NB}€ demandés : reliquat de l'appel")
+
+
+def test_stop_on_a_spent_call_keeps_the_ranks():
+    result = allocate(cands((18, 5000), (16, 1000), (15, 1000)),
+                      Parameters(budget_cents=5_000 * E, seed="s", overflow="stop"))
+    assert [(r.rank, r.reason) for r in result.rows[1:]] == [
+        (2, f"rang 2, 16,0/20, 0{NB}€ sur 1{NN}000{NB}€ demandés : budget de l'appel épuisé"),
+        (3, f"rang 3, 15,0/20, 0{NB}€ sur 1{NN}000{NB}€ demandés : règle « arrêt » : rien "
+            "n'est financé après le rang 2")]
+
+
+def test_the_pool_gives_a_capped_amount_with_its_cap():
+    """Cap 2 000 € per application, minimum share 60 %: #1 gets 2 000 from A (1 000 left);
+    #2's 1 000 from A is under 60 % of 2 000: waitlisted; then the pool (A's 1 000 and
+    B's 5 000) gives #2 its capped 2 000."""
+    result = allocate(cands((18, 3000, "a"), (16, 3000, "a")),
+                      pooled(9000, {"a": 3000, "b": 5000}, partial_min_share=D("0.6"),
+                             cap_per_application_cents=2_000 * E))
+    assert table(result) == [(1, "partial", 2000), (2, "partial", 2000)]
+    assert result.rows[1].pooled_cents == 2_000 * E
+    assert result.rows[1].reason == (
+        f"rang 2, 16,0/20, 2{NN}000{NB}€ sur 3{NN}000{NB}€ demandés : plafond de "
+        f"2{NN}000{NB}€ par dossier ; financé sur le reliquat commun des enveloppes")

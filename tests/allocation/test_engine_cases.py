@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal as D
+from fractions import Fraction
 
 import pytest
 
-from aap.allocation import Candidate, Envelope, Parameters, allocate, rows_bytes
+from aap.allocation import Candidate, Envelope, Parameters, allocate, digest, rows_bytes
+from aap.allocation.engine import canonical_inputs
 
 E = 100  # cents per euro
 
@@ -396,3 +398,105 @@ def test_the_pool_gives_a_capped_amount_with_its_cap():
     assert result.rows[1].reason == (
         f"rang 2, 16,0/20, 2{NN}000{NB}€ sur 3{NN}000{NB}€ demandés : plafond de "
         f"2{NN}000{NB}€ par dossier ; financé sur le reliquat commun des enveloppes")
+
+
+def test_rejected_rows_best_score_first_then_the_unscored():
+    candidates = [Candidate(1, "AAP-2026-0001", None, 2_000 * E, 1, 0, "nord"),
+                  Candidate(2, "AAP-2026-0002", D("6.5"), 3_000 * E, 2, 0, "sud"),
+                  Candidate(3, "AAP-2026-0003", D("9"), 1_000 * E, 3, 0, None)]
+    rows = allocate(candidates, Parameters(budget_cents=10_000 * E, seed="s",
+                                           min_total=D(10))).rows
+    assert [(r.application_id, r.reference, r.rank, r.score, r.requested_cents,
+             r.proposed_cents, r.outcome, r.envelope) for r in rows] == [
+        (3, "AAP-2026-0003", None, D(9), 1_000 * E, 0, "rejected", None),
+        (2, "AAP-2026-0002", None, D("6.5"), 3_000 * E, 0, "rejected", "sud"),
+        (1, "AAP-2026-0001", None, None, 2_000 * E, 0, "rejected", "nord")]
+    assert [r.reason for r in rows] == [
+        f"non classé, 9,0/20, 1{NN}000{NB}€ demandés : note sous le minimum de 10,0/20",
+        f"non classé, 6,5/20, 3{NN}000{NB}€ demandés : note sous le minimum de 10,0/20",
+        f"non classé, 2{NN}000{NB}€ demandés : pas de note : évaluations en nombre "
+        "insuffisant"]
+
+
+def test_a_tie_of_two_is_drawn_and_says_so():
+    rows = allocate(cands((15, 1000), (15, 1000), (14, 1000)),
+                    Parameters(budget_cents=10_000 * E, seed="s")).rows
+    by_id = {r.application_id: r for r in rows}
+    assert (by_id[1].drawn, by_id[2].drawn, by_id[3].drawn) == (True, True, False)
+    assert by_id[3].reason == f"rang 3, 14,0/20, 1{NN}000{NB}€ sur 1{NN}000{NB}€ demandés : financé"
+    assert by_id[1].reason.endswith(" : financé ; place départagée par tirage")
+
+
+def test_a_negative_envelope_budget_is_refused():
+    with pytest.raises(ValueError) as refused:
+        allocate([], Parameters(budget_cents=1_000, seed="s",
+                                envelopes=(Envelope("a", "A", -1),)))
+    assert str(refused.value) == "budgets cannot be negative"
+
+
+def test_only_decimal_scores_enter_the_canonical_inputs():
+    with pytest.raises(TypeError) as refused:
+        digest([Candidate(1, "R", Fraction(25, 2), 100, 1)],
+               Parameters(budget_cents=100, seed="s"))
+    assert str(refused.value) == "Fraction is not part of the canonical inputs"
+
+
+def test_the_canonical_inputs_byte_for_byte():
+    """The stored form a replay hashes: sorted keys, no spaces, UTF-8 as is."""
+    data = canonical_inputs([Candidate(1, "AAP-é", D("12.50"), 100, 7, 0, "a")],
+                            Parameters(budget_cents=100, seed="s",
+                                       envelopes=(Envelope("a", "Aix-é", 100),)))
+    assert data == (
+        '{"applications":[[1,"AAP-é","12.5",100,7,0,"a"]],"parameters":{'
+        '"aggregation":"mean","budget_cents":100,"cap_per_application_cents":null,'
+        '"cap_per_organisation_cents":null,"cap_share_of_cost":null,'
+        '"envelopes":[["a","Aix-é",100]],"grey_zone":"0","min_total":"0",'
+        '"overflow":"partial","partial_min_share":"0.5","pool_leftovers":false,'
+        '"scale":20,"seed":"s"}}').encode()
+
+
+def test_an_organisation_cap_counts_every_grant_of_the_organisation():
+    """Cap 5 000 € per organisation: 2 000 + 2 000, then only 1 000 for the third."""
+    result = allocate(cands((18, 2000, None, 1), (17, 2000, None, 1), (16, 2000, None, 1)),
+                      Parameters(budget_cents=10_000 * E, seed="s",
+                                 cap_per_organisation_cents=5_000 * E))
+    assert table(result) == [(1, "funded", 2000), (2, "funded", 2000), (3, "partial", 1000)]
+
+
+def test_a_capped_remainder_names_both():
+    """Cap 3 000 € per application: #2 gets its capped 3 000 when 3 000 are left, and
+    the 2 000 left otherwise (at least half of the capped 3 000)."""
+    capped = allocate(cands((18, 3000), (16, 5000)),
+                      Parameters(budget_cents=6_000 * E, seed="s",
+                                 cap_per_application_cents=3_000 * E))
+    assert capped.rows[1].reason == (
+        f"rang 2, 16,0/20, 3{NN}000{NB}€ sur 5{NN}000{NB}€ demandés : plafond de "
+        f"3{NN}000{NB}€ par dossier")
+    left = allocate(cands((18, 3000), (16, 5000)),
+                    Parameters(budget_cents=5_000 * E, seed="s",
+                               cap_per_application_cents=3_000 * E))
+    assert left.rows[1].reason == (
+        f"rang 2, 16,0/20, 2{NN}000{NB}€ sur 5{NN}000{NB}€ demandés : plafond de "
+        f"3{NN}000{NB}€ par dossier ; reliquat de l'appel")
+
+
+def test_amounts_of_nothing_and_of_one_cent():
+    result = allocate([Candidate(1, "AAP-2026-0001", D(18), 0, 1),
+                       Candidate(2, "AAP-2026-0002", D(17), 1, 2)],
+                      Parameters(budget_cents=10, seed="s"))
+    assert [(r.outcome, r.proposed_cents) for r in result.rows] == [
+        ("waitlisted", 0), ("funded", 1)]
+    assert result.rows[0].reason.endswith(" : montant nul")
+
+
+def test_with_no_minimum_share_an_empty_envelope_still_gives_nothing():
+    result = allocate(cands((18, 3000, "a"), (16, 1000, "a")),
+                      Parameters(budget_cents=10_000 * E, seed="s", partial_min_share=D(0),
+                                 envelopes=(Envelope("a", "A", 3_000 * E),)))
+    assert table(result) == [(1, "funded", 3000), (2, "waitlisted", 0)]
+    one_cent = allocate(cands((18, 3000, "a"), (16, 1000, "a")),
+                        Parameters(budget_cents=10_000 * E, seed="s",
+                                   partial_min_share=D(0),
+                                   envelopes=(Envelope("a", "A", 3_000 * E + 1),)))
+    assert [(r.outcome, r.proposed_cents) for r in one_cent.rows] == [
+        ("funded", 3_000 * E), ("partial", 1)]

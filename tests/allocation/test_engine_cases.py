@@ -461,6 +461,8 @@ def test_an_organisation_cap_counts_every_grant_of_the_organisation():
                       Parameters(budget_cents=10_000 * E, seed="s",
                                  cap_per_organisation_cents=5_000 * E))
     assert table(result) == [(1, "funded", 2000), (2, "funded", 2000), (3, "partial", 1000)]
+    assert [r.reference for r in result.rows] == [
+        "AAP-2026-0001", "AAP-2026-0002", "AAP-2026-0003"]
 
 
 def test_a_capped_remainder_names_both():

@@ -157,7 +157,10 @@ def test_bulk_action_reports_each_failure(client, world, listed, log_in):
     world.fire(eligible, "declare_eligible")
     other = factories.make_application(factories.make_call(world.fund, title="Autre"),
                                        world.org)
-    draft = db.session.scalar(db.select(Application).where(Application.state == "draft"))
+    # the call's own draft (the other call's application is a draft too: without the
+    # call, PostgreSQL may return either, and the same id would be sent twice)
+    draft = db.session.scalar(db.select(Application).where(
+        Application.state == "draft", Application.call_id == world.call.id))
     log_in(world.users["instructor"])
     ids = [listed["Ateliers emploi"].id, listed["Théâtre logement"].id, eligible.id,
            other.id, draft.id, 999999]

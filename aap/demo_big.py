@@ -550,7 +550,6 @@ class Dossier:
     created_at: datetime
     file: dict[str, Any]
     budget: dict[str, dict[str, int]]
-    state: str = INITIAL
     reference: str | None = None
     submitted_at: datetime | None = None
     completion: tuple[str, datetime] | None = None
@@ -570,6 +569,12 @@ class Dossier:
     payments: list[dict] = field(default_factory=list)
     repayments: list[dict] = field(default_factory=list)
     report: dict | None = None
+
+    @property
+    def state(self) -> str:
+        """Where its trail leaves it: the last transition's destination (never stored,
+        so only ``Year.fire``, which checks the transition table, moves it)."""
+        return next((e.dest for e in reversed(self.events) if e.trigger), INITIAL)
 
     @property
     def requested(self) -> int:
@@ -1099,7 +1104,6 @@ class Story:
         actor = actor or self.actor(dossier, ROLE[trigger])
         self.append(dossier, Event(moment, actor, trigger, "transition", dossier.state,
                                    dest, comment, data or {}, link))
-        dossier.state = dest
 
     def act(self, dossier: Dossier, action: str, moment: datetime, actor: int,
             comment: str | None = None, data: dict | None = None,

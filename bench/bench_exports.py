@@ -348,7 +348,15 @@ def peak_rss_mb() -> float:
 
 
 def _child(name: str, url: str, out: str, plan_json: str) -> None:
-    result = MEASURES[name](url, out, json.loads(plan_json))
+    profile = os.environ.get("BENCH_PROFILE")  # a directory: one cProfile dump per measure
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(MEASURES[name], url, out, json.loads(plan_json))
+        profiler.dump_stats(str(Path(profile) / f"{name}.prof"))
+    else:
+        result = MEASURES[name](url, out, json.loads(plan_json))
     result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 

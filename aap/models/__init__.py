@@ -8,6 +8,7 @@ from aap.models.applications import (
     ReferenceCounter,
 )
 from aap.models.audit import AuditEvent, Notification
+from aap.models.authorities import Authority
 from aap.models.calls import Call, Criterion, Envelope, Fund, JuryMember
 from aap.models.finance import (
     Convention,
@@ -28,6 +29,7 @@ __all__ = [
     "Application",
     "Attachment",
     "AuditEvent",
+    "Authority",
     "BudgetLine",
     "Call",
     "Convention",

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,7 +18,12 @@ class Role(StrEnum):
     INSTRUCTOR = "instructor"
     JUROR = "juror"
     FINANCE = "finance"
+    MANAGER = "manager"
     ADMIN = "admin"
+
+
+#: The roles held in an authority (SPEC 2); with no authority they are platform-wide.
+AUTHORITY_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.JUROR, Role.MANAGER)
 
 
 ROLES = tuple(r.value for r in Role)
@@ -47,16 +52,32 @@ class User(UserMixin, db.Model):
 
     @property
     def roles(self) -> list[str]:
-        return sorted(r.role for r in self.role_rows)
+        """The roles held anywhere (platform-wide or in some authority)."""
+        return sorted({r.role for r in self.role_rows})
 
     def has_role(self, *roles: str) -> bool:
+        """Whether the user holds one of ``roles`` anywhere; what it may do with an object
+        of an authority is for :mod:`aap.services.policies` to say."""
         return any(r.role in roles for r in self.role_rows)
 
-    def set_roles(self, roles: list[str]) -> None:
+    def role_authorities(self, *roles: str) -> frozenset[int | None]:
+        """The authorities in which the user holds one of ``roles``; ``None`` in the set
+        stands for a platform-wide role."""
+        return frozenset(r.authority_id for r in self.role_rows if r.role in roles)
+
+    def roles_in(self, authority_id: int | None) -> list[str]:
+        """The roles held in one authority (``None``: the platform-wide ones)."""
+        return sorted(r.role for r in self.role_rows if r.authority_id == authority_id)
+
+    def set_roles(self, roles: list[str], authority_id: int | None = None) -> None:
+        """Make ``roles`` the user's roles in ``authority_id`` (platform-wide for
+        ``None``); the roles held elsewhere are kept."""
         wanted = set(roles)
-        self.role_rows = [r for r in self.role_rows if r.role in wanted]
-        present = {r.role for r in self.role_rows}
-        self.role_rows.extend(UserRole(role=r) for r in sorted(wanted - present))
+        self.role_rows = [r for r in self.role_rows
+                          if r.authority_id != authority_id or r.role in wanted]
+        present = {r.role for r in self.role_rows if r.authority_id == authority_id}
+        self.role_rows.extend(UserRole(role=r, authority_id=authority_id)
+                              for r in sorted(wanted - present))
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
@@ -87,12 +108,22 @@ class User(UserMixin, db.Model):
 
 
 class UserRole(db.Model):
+    """A role held platform-wide (no authority) or in one authority."""
+
     __tablename__ = "user_role"
-    __table_args__ = (UniqueConstraint("user_id", "role"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "authority_id"),
+        # NULLs are distinct in a unique constraint: one platform-wide row per role.
+        Index("uq_user_role_platform_wide", "user_id", "role", unique=True,
+              sqlite_where=text("authority_id IS NULL"),
+              postgresql_where=text("authority_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
+    authority_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authority.id", ondelete="CASCADE"), index=True)
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 

@@ -27,6 +27,9 @@ class Fund(db.Model):
     __tablename__ = "fund"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The authority that runs the fund; none: platform-wide (a single-body install).
+    authority_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authority.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     owner_name: Mapped[str] = mapped_column(String(300))
     owner_siret: Mapped[str] = mapped_column(String(14))
@@ -41,6 +44,7 @@ class Fund(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     calls: Mapped[list[Call]] = relationship(back_populates="fund")
+    authority = relationship("Authority")
 
     @property
     def imputation(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from aap.database import write_transaction
 from aap.extensions import db
 from aap.models import Application, Membership, Notification, Review, User, UserRole
+from aap.services import policies
 from aap.timeutil import now
 
 
@@ -56,10 +57,19 @@ def audience(name: str, application: Application) -> list[User]:
             Review.application_id == application.id, Review.conflict.is_(False))
     elif name in {"instructors", "finance"}:
         role = "instructor" if name == "instructors" else "finance"
-        query = select(User).join(UserRole).where(UserRole.role == role)
+        query = staff_of(role, policies.application_authority(application))
     else:
         raise ValueError(f"unknown audience {name!r}")
     return list(db.session.scalars(query).unique())
+
+
+def staff_of(role: str, authority_id: int | None):
+    """The users holding ``role`` for an authority's work: in that authority, or
+    platform-wide (SPEC 2: mail "to the instructors" reaches that authority's only)."""
+    held_here = UserRole.authority_id.is_(None)
+    if authority_id is not None:
+        held_here = held_here | (UserRole.authority_id == authority_id)
+    return select(User).join(UserRole).where(UserRole.role == role, held_here)
 
 
 def notify_transition(application: Application, trigger: str, audiences: Iterable[str],

@@ -1,14 +1,166 @@
-"""Who may see and act on what. Every permission is also checked on the object."""
+"""Who may see and act on what. Every permission is also checked on the object.
+
+Authorities (SPEC 2): a staff role is held platform-wide or in one authority. Staff of an
+authority read and act on its funds, calls and applications; staff of a parent authority
+*read* their descendants' (never act: 403); anything else is invisible (404). A fund with
+no authority is platform-wide: only platform-wide staff see it. The scopes below are the
+one place that says so; the list queries are built from them, so views and templates
+never filter by authority themselves.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, false, or_, select
+from dataclasses import dataclass
+
+from flask import g, has_app_context
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from aap.extensions import db
-from aap.models import Application, Call, Membership, Review, User
+from aap.models import Application, Authority, Call, Fund, Membership, Review, User
 from aap.models.accounts import Role
 
 STAFF_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
+
+
+# -- authorities -----------------------------------------------------------------------------
+
+def authority_parents() -> dict[int, int | None]:
+    """Every authority's parent, read once per request (the table is small)."""
+    cached = g.get("_authority_parents") if has_app_context() else None
+    if cached is None:
+        cached = dict(db.session.execute(select(Authority.id, Authority.parent_id)).all())
+        if has_app_context():
+            g._authority_parents = cached
+    return cached
+
+
+def forget_authorities() -> None:
+    """Drop the request's copy of the authority tree (after creating or moving one)."""
+    if has_app_context():
+        g.pop("_authority_parents", None)
+
+
+def with_descendants(ids: frozenset[int]) -> frozenset[int]:
+    """``ids`` and every authority below them."""
+    parents = authority_parents()
+    found = set(ids)
+    changed = True
+    while changed:
+        below = {a for a, parent in parents.items() if parent in found and a not in found}
+        found |= below
+        changed = bool(below)
+    return frozenset(found)
+
+
+def ancestors(authority_id: int | None) -> list[int]:
+    """The authorities above ``authority_id``, nearest first."""
+    parents, out = authority_parents(), []
+    current = parents.get(authority_id) if authority_id is not None else None
+    while current is not None and current not in out:
+        out.append(current)
+        current = parents.get(current)
+    return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a user holds some roles: everywhere (``platform``), or in ``acting``
+    authorities, whose descendants it may read (``reading``)."""
+
+    platform: bool
+    acting: frozenset[int]
+    reading: frozenset[int]
+
+    def reads(self, authority_id: int | None) -> bool:
+        return self.platform or (authority_id is not None and authority_id in self.reading)
+
+    def acts(self, authority_id: int | None) -> bool:
+        return self.platform or (authority_id is not None and authority_id in self.acting)
+
+    def condition(self, column, *, acting: bool = False) -> ColumnElement[bool]:
+        """A SQL condition on an ``authority_id`` column: what this scope reads (or acts on)."""
+        if self.platform:
+            return true()
+        ids = self.acting if acting else self.reading
+        return column.in_(sorted(ids)) if ids else false()
+
+    @property
+    def empty(self) -> bool:
+        return not self.platform and not self.acting
+
+
+def scope(user: User | None, *roles: str) -> Scope:
+    """Where ``user`` holds one of ``roles``."""
+    if user is None:
+        return Scope(False, frozenset(), frozenset())
+    held = user.role_authorities(*roles)
+    acting = frozenset(a for a in held if a is not None)
+    return Scope(None in held, acting, with_descendants(acting) if acting else acting)
+
+
+def fund_authority(fund_id: int) -> int | None:
+    return db.session.scalar(select(Fund.authority_id).where(Fund.id == fund_id))
+
+
+def call_authority(call: Call) -> int | None:
+    """The authority that runs the call (through its fund); ``None``: platform-wide."""
+    fund = call.__dict__.get("fund")  # already loaded: no query
+    return fund.authority_id if fund is not None else fund_authority(call.fund_id)
+
+
+def application_authority(application: Application) -> int | None:
+    call = application.__dict__.get("call")
+    if call is not None:
+        return call_authority(call)
+    return db.session.scalar(select(Fund.authority_id).join(Call, Call.fund_id == Fund.id)
+                             .where(Call.id == application.call_id))
+
+
+def calls_in(scope_: Scope, *, acting: bool = False) -> Select:
+    """The ids of the calls a scope reads (or acts on), as a subquery."""
+    query = select(Call.id)
+    if scope_.platform:
+        return query
+    return query.join(Fund, Fund.id == Call.fund_id).where(
+        scope_.condition(Fund.authority_id, acting=acting))
+
+
+def funds_in(scope_: Scope, *, acting: bool = False) -> ColumnElement[bool]:
+    return scope_.condition(Fund.authority_id, acting=acting)
+
+
+def visible_funds(user: User | None, *roles: str) -> Select:
+    """The funds that staff with ``roles`` read (all staff roles by default)."""
+    return select(Fund).where(funds_in(scope(user, *(roles or STAFF_ROLES_AND_JUROR))))
+
+
+def can_act_on_fund(user: User | None, fund: Fund, role: str) -> bool:
+    return scope(user, role).acts(fund.authority_id)
+
+
+def staff_calls(user: User | None, *roles: str) -> Select:
+    """The calls that staff with ``roles`` read (their authorities and descendants)."""
+    return select(Call).where(Call.id.in_(calls_in(scope(user, *roles))))
+
+
+def can_read_call(user: User | None, call: Call, *roles: str) -> bool:
+    """Whether staff with one of ``roles`` read this call (else it is 404 to them)."""
+    return scope(user, *(roles or STAFF_ROLES_AND_JUROR)).reads(call_authority(call))
+
+
+def can_act_on_call(user: User | None, call: Call, role: str) -> bool:
+    """Whether ``user`` acts on this call as ``role`` (a parent authority only reads)."""
+    return scope(user, role).acts(call_authority(call))
+
+
+def is_manager_of(user: User | None, authority_id: int) -> bool:
+    """Admins manage every authority; a manager manages its own (not its children)."""
+    if user is None:
+        return False
+    return user.has_role(Role.ADMIN) or authority_id in user.role_authorities(Role.MANAGER)
+
+
+STAFF_ROLES_AND_JUROR = (*STAFF_ROLES, Role.JUROR)
 
 
 def is_member(user: User, organisation_id: int) -> bool:
@@ -45,29 +197,35 @@ def can_see_application(user: User | None, application: Application) -> bool:
         return False
     if user.has_role(Role.APPLICANT) and is_member(user, application.organisation_id):
         return True
-    if user.has_role(*STAFF_ROLES):
-        return application.state != "draft"
+    if user.has_role(*STAFF_ROLES) and application.state != "draft" and scope(
+            user, *STAFF_ROLES).reads(application_authority(application)):
+        return True
     return user.has_role(Role.JUROR) and is_assigned_juror(user, application)
 
 
 def acts_as(user: User, application: Application, role: str) -> bool:
-    """Whether the user holds ``role`` *for this application* (an applicant must be a
-    member of its organisation; staff roles are global)."""
+    """Whether the user holds ``role`` *for this application*: an applicant must be a
+    member of its organisation, a juror assigned and unrecused, and staff must hold the
+    role platform-wide or in the application's own authority (a parent only reads)."""
     if not user.has_role(role):
         return False
     if role == Role.APPLICANT:
         return is_member(user, application.organisation_id)
     if role == Role.JUROR:
         return is_assigned_juror(user, application)
-    return True
+    return scope(user, role).acts(application_authority(application))
 
 
 def visible_applications(user: User) -> Select:
     """The applications a user may list, as a query (role-scoped, no per-row checks)."""
     query = select(Application)
     conditions = []
-    if user.has_role(*STAFF_ROLES):
+    staff = scope(user, *STAFF_ROLES)
+    if staff.platform:
         conditions.append(Application.state != "draft")
+    elif not staff.empty:
+        conditions.append((Application.state != "draft")
+                          & Application.call_id.in_(calls_in(staff)))
     if user.has_role(Role.APPLICANT):
         conditions.append(Application.organisation_id.in_(
             select(Membership.organisation_id).where(Membership.user_id == user.id)
@@ -92,7 +250,7 @@ def readable_reviews(user: User, application: Application, reviews: list[Review]
 
     if not can_see_application(user, application):
         raise NotFound("Dossier introuvable.")
-    if user.has_role(Role.INSTRUCTOR):
+    if may_read_all_reviews(user, application):
         return reviews
     own = next((r for r in reviews if r.juror_id == user.id and not r.conflict), None)
     if own is None or not user.has_role(Role.JUROR):
@@ -102,9 +260,17 @@ def readable_reviews(user: User, application: Application, reviews: list[Review]
     return [r for r in reviews if r is own or (r.submitted and not r.conflict)]
 
 
-def may_read_all_reviews(user: User) -> bool:
-    """Whether the user reads every juror's review of the applications it sees."""
-    return user.has_role(Role.INSTRUCTOR)
+def may_read_all_reviews(user: User, application: Application | None = None,
+                         call: Call | None = None) -> bool:
+    """Whether the user reads every juror's review of this application (or call): an
+    instructor of its authority or a parent. With no object: an instructor somewhere."""
+    if not user.has_role(Role.INSTRUCTOR):
+        return False
+    if application is not None:
+        return scope(user, Role.INSTRUCTOR).reads(application_authority(application))
+    if call is not None:
+        return scope(user, Role.INSTRUCTOR).reads(call_authority(call))
+    return True
 
 
 #: The roles that export money and open data (SPEC 7.1: finance, instructor).
@@ -118,11 +284,12 @@ def may_export(user: User | None) -> bool:
 
 def exportable_calls(user: User | None) -> Select:
     """The calls whose exports (balance sheet, SCDL, indicators) the user may read, as a
-    query: every call for finance and instructors (one authority today), none for the
-    others. The web pages, the API, the CLI and the background jobs all call it, so
-    narrowing it (per authority) narrows every export at once."""
-    query = select(Call)
-    return query if may_export(user) else query.where(false())
+    query: the calls of the authorities where it is finance or instructor, and of their
+    descendants (every call when platform-wide); none for the others. The web pages, the
+    API, the CLI and the background jobs all call it."""
+    if not may_export(user):
+        return select(Call).where(false())
+    return staff_calls(user, *EXPORT_ROLES)
 
 
 def may_export_call(user: User | None, call) -> bool:

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aap.extensions import db
-from aap.models import Application, Call, Criterion, Envelope, Fund, Membership, Organisation
+from aap.models import (
+    Application,
+    Authority,
+    Call,
+    Criterion,
+    Envelope,
+    Fund,
+    Membership,
+    Organisation,
+)
 from aap.services import accounts, workflow
 from aap.timeutil import now
 from workflows import get_workflow
@@ -30,12 +39,26 @@ def unique_siret(n: int) -> str:
     return siren + nic + luhn.calc_check_digit(siren + nic)
 
 
-def make_user(roles: list[str], email: str | None = None, name: str = "") -> object:
+def make_user(roles: list[str], email: str | None = None, name: str = "",
+              authority: Authority | None = None) -> object:
+    """A user with ``roles``: platform-wide, or held in ``authority``."""
     n = next(_counter)
     user = accounts.create_user(email or f"user{n}@example.org", PASSWORD, roles,
-                                name or f"Utilisatrice {n}")
+                                name or f"Utilisatrice {n}",
+                                authority_id=authority.id if authority else None)
     db.session.commit()
     return user
+
+
+def make_authority(name: str | None = None, kind: str = "commune",
+                   parent: Authority | None = None, **overrides) -> Authority:
+    n = next(_counter)
+    authority = Authority(name=name or f"Commune {n}", kind=kind,
+                          siret=overrides.pop("siret", unique_siret(500_000 + n)),
+                          parent_id=parent.id if parent else None, **overrides)
+    db.session.add(authority)
+    db.session.commit()
+    return authority
 
 
 def make_fund(**overrides) -> Fund:

@@ -15,8 +15,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.errors import ValidationFailed
 from aap.extensions import db
-from aap.models import ApiToken, PasswordResetToken, User
-from aap.models.accounts import ROLES, Role
+from aap.models import ApiToken, Authority, PasswordResetToken, User
+from aap.models.accounts import AUTHORITY_ROLES, ROLES, Role
 from aap.services import notifications
 from aap.timeutil import now
 
@@ -49,7 +49,10 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
-def create_user(email: str, password: str, roles: list[str], name: str = "") -> User:
+def create_user(email: str, password: str, roles: list[str], name: str = "",
+                authority_id: int | None = None) -> User:
+    """A new account with ``roles``, platform-wide or held in ``authority_id`` (staff
+    roles only: instructor, finance, juror, manager)."""
     fields: dict[str, list[str]] = {}
     try:
         email = normalise_email(email)
@@ -64,14 +67,25 @@ def create_user(email: str, password: str, roles: list[str], name: str = "") -> 
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         fields["roles"] = [f"Rôles possibles : {', '.join(ROLES)}."]
+    if authority_id is not None:
+        fields.update(_authority_role_problems(roles, authority_id))
     if fields:
         raise ValidationFailed("Compte non créé.", fields=fields)
     user = User(email=email, name=(name or "").strip()[:200])
     user.set_password(password)
-    user.set_roles(roles)
+    user.set_roles(roles, authority_id)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _authority_role_problems(roles: list[str], authority_id: int) -> dict[str, list[str]]:
+    if db.session.get(Authority, authority_id) is None:
+        return {"authority": ["Collectivité inconnue."]}
+    if outside := sorted(set(roles) - set(AUTHORITY_ROLES)):
+        return {"roles": [f"Rôles tenus dans une collectivité : "
+                          f"{', '.join(AUTHORITY_ROLES)} (pas {', '.join(outside)})."]}
+    return {}
 
 
 def register(email: str, password: str, name: str) -> User:

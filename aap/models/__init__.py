@@ -8,7 +8,7 @@ from aap.models.applications import (
     ReferenceCounter,
 )
 from aap.models.audit import AuditEvent, Notification
-from aap.models.authorities import Authority
+from aap.models.authorities import Authority, StaffInvitation
 from aap.models.calls import Call, Criterion, Envelope, Fund, JuryMember
 from aap.models.finance import (
     Convention,
@@ -52,6 +52,7 @@ __all__ = [
     "ReportLine",
     "Review",
     "ReviewScore",
+    "StaffInvitation",
     "User",
     "UserRole",
 ]

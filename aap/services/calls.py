@@ -30,13 +30,18 @@ from aap.vocabulary import N_
 from workflows.application import PHASES
 
 
-def create_fund(data: dict) -> Fund:
+def create_fund(data: dict, actor: User | None = None) -> Fund:
+    """A new fund of ``data["authority_id"]`` (platform-wide when absent). An ``actor``
+    must be an instructor of that authority (403; a parent's instructor only reads), and
+    only a platform-wide instructor may leave it out (422); ``None``: the operator."""
+    authority_id = _fund_authority(data.get("authority_id"), actor)
     try:
         siret = identifiers.clean_siret(data.get("owner_siret", ""))
     except ValueError as exc:
         raise ValidationFailed(str(exc), fields={"owner_siret": [str(exc)]}) from exc
     imputation = data.get("imputation") or {}
     fund = Fund(
+        authority_id=authority_id,
         name=data["name"].strip(), owner_name=data["owner_name"].strip(), owner_siret=siret,
         imputation_chapter=imputation.get("chapter", "65"),
         imputation_nature=imputation.get("nature", "65748"),
@@ -48,6 +53,26 @@ def create_fund(data: dict) -> Fund:
     db.session.add(fund)
     db.session.commit()
     return fund
+
+
+def _fund_authority(authority_id: int | None, actor: User | None) -> int | None:
+    """The fund's authority, checked against what ``actor`` instructs."""
+    from aap.errors import Forbidden
+    from aap.models import Authority
+    from aap.services import policies
+
+    if authority_id is not None and db.session.get(Authority, authority_id) is None:
+        raise ValidationFailed("Collectivité inconnue.",
+                               fields={"authority_id": ["Collectivité inconnue."]})
+    if actor is None:
+        return authority_id
+    instructing = policies.scope(actor, Role.INSTRUCTOR)
+    if authority_id is None and not instructing.platform:
+        message = "Précisez la collectivité du dispositif."
+        raise ValidationFailed(message, fields={"authority_id": [message]})
+    if not instructing.acts(authority_id):
+        raise Forbidden("Vous n'instruisez pas pour cette collectivité.")
+    return authority_id
 
 
 def _check_call(data: dict) -> dict[str, list[str]]:

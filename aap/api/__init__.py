@@ -114,6 +114,7 @@ def register_api(app: Flask) -> None:
         applications,
         attachments,
         auth_views,
+        authorities,
         calls,
         deliberations,
         exports,
@@ -142,7 +143,7 @@ def register_api(app: Flask) -> None:
         if code in ERROR_HEADERS:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
-    for module in (auth_views, funds, calls, organisations, applications, attachments,
+    for module in (auth_views, authorities, funds, calls, organisations, applications, attachments,
                    jury, exports, vocabularies, allocations, repayments, deliberations, open_data):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -26,6 +26,8 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from aap.models.accounts import AUTHORITY_ROLES
+from aap.models.authorities import AUTHORITY_KINDS
 from aap.models.calls import OVERFLOW_RULES
 from aap.models.finance import PAYMENT_KINDS
 from aap.money import MAX_CENTS
@@ -375,6 +377,50 @@ class RegisterIn(StrictSchema):
     name = fields.String(required=True, validate=length(1, 200))
 
 
+# -- authorities ----------------------------------------------------------------------
+class AuthorityIn(StrictSchema):
+    name = fields.String(required=True, validate=length(1, 200))
+    kind = fields.String(required=True, validate=one_of(AUTHORITY_KINDS), metadata={
+        "description": "metropole, council (a territorial council of a métropole), "
+                       "commune, department, region or other"})
+    siret = Text(20, required=True, metadata={"description": "14 digits (spaces allowed)"})
+    parent_id = Id(allow_none=True, metadata={
+        "description": "The parent authority (a métropole over its councils and "
+                       "communes): its staff read this one's calls and figures."})
+
+
+class AuthorityOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String(metadata={"enum": list(AUTHORITY_KINDS)})
+    siret = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+
+
+class AuthorityPage(Schema):
+    items = fields.List(fields.Nested(AuthorityOut))
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()
+
+
+STAFF_ROLE_NAMES = [r.value for r in AUTHORITY_ROLES]
+
+
+class MemberRolesIn(StrictSchema):
+    roles = fields.List(
+        fields.String(validate=one_of(STAFF_ROLE_NAMES)), required=True,
+        validate=validate.Length(max=len(AUTHORITY_ROLES) * 2,
+                                 error="{max} rôles au maximum."),
+        metadata={"description": "The roles held in this authority ([] removes them)."})
+
+
+class MemberRolesOut(Schema):
+    authority_id = fields.Integer()
+    user_id = fields.Integer()
+    roles = fields.List(fields.String(metadata={"enum": STAFF_ROLE_NAMES}))
+
+
 # -- funds and calls ------------------------------------------------------------------
 class ImputationSchema(StrictSchema):
     chapter = Text(10, load_default="65")
@@ -384,6 +430,10 @@ class ImputationSchema(StrictSchema):
 
 
 class FundIn(StrictSchema):
+    authority_id = Id(allow_none=True, metadata={
+        "description": "The authority that runs the fund; required unless the caller is "
+                       "an instructor platform-wide (then absent or null: a platform-wide "
+                       "fund). The caller must be an instructor of it."})
     name = fields.String(required=True, validate=length(1, 300))
     owner_name = fields.String(required=True, validate=length(1, 300))
     owner_siret = Text(20, required=True)
@@ -396,6 +446,8 @@ class FundIn(StrictSchema):
 
 class FundOut(Schema):
     id = fields.Integer()
+    authority_id = fields.Integer(allow_none=True, metadata={
+        "description": "The authority that runs the fund; null: platform-wide."})
     name = fields.String()
     owner_name = fields.String()
     owner_siret = fields.String()

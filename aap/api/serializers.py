@@ -13,7 +13,8 @@ DECIDED_STATES = PHASES["decided"]
 
 
 def fund_out(fund: Fund) -> dict:
-    return {"id": fund.id, "name": fund.name, "owner_name": fund.owner_name,
+    return {"id": fund.id, "authority_id": fund.authority_id, "name": fund.name,
+            "owner_name": fund.owner_name,
             "owner_siret": fund.owner_siret, "imputation": fund.imputation,
             "owner_product_line": fund.owner_product_line,
             "notification_ue": fund.notification_ue}

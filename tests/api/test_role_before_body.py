@@ -17,6 +17,10 @@ ROLES = ("applicant", "juror", "finance", "instructor", "admin")
 WHO = {
     ("POST", "/auth/token"): None,
     ("POST", "/auth/register"): None,
+    ("POST", "/authorities"): {"admin"},
+    # admin, or a manager of that very authority: a manager elsewhere (another authority,
+    # its parent) is 403 before the body is read too (tests/api/test_authorities.py)
+    ("PUT", "/authorities/{id}/members/{id}"): {"admin", "manager"},
     ("POST", "/funds"): {"instructor"},
     ("POST", "/calls"): {"instructor"},
     ("PUT", "/calls/{call}/jury"): {"instructor"},
@@ -44,7 +48,7 @@ WHO = {
 
 NAMES = {"call_id": "call", "organisation_id": "org", "application_id": "app",
          "request_id": "id", "allocation_id": "id", "repayment_id": "id",
-         "trigger": "trigger"}
+         "trigger": "trigger", "authority_id": "id", "user_id": "id"}
 
 
 def _body_routes(app) -> set[tuple[str, str]]:

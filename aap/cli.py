@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -11,6 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from aap.errors import ValidationFailed
 from aap.extensions import db
 from aap.models.accounts import ROLES
+from aap.models.authorities import AUTHORITY_KINDS
 
 
 def _create_app() -> Flask:
@@ -44,20 +46,73 @@ users = click.Group("users", help="Manage user accounts.")
 @click.option("--password", required=True, help="At least 10 characters.")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
 @click.option("--name", default="")
+@click.option("--authority", "authority_id", type=int, metavar="ID",
+              help="Hold the roles in this authority (staff roles only: instructor, "
+                   "finance, juror, manager); without it they are platform-wide.")
 @with_appcontext
-def create_user(email: str, password: str, roles: tuple[str, ...], name: str) -> None:
+def create_user(email: str, password: str, roles: tuple[str, ...], name: str,
+                authority_id: int | None) -> None:
     """Create a user with one or more roles."""
     from aap.services import accounts
 
     try:
-        user = accounts.create_user(email, password, list(roles), name)
+        user = accounts.create_user(email, password, list(roles), name,
+                                    authority_id=authority_id)
     except ValidationFailed as exc:
-        db.session.rollback()
-        for field, messages in exc.fields.items():
-            click.echo(f"{field}: {' '.join(messages)}", err=True)
-        raise SystemExit(1) from exc
+        _fail(exc)
     db.session.commit()
-    click.echo(f"created {user.email} ({', '.join(user.roles)})")
+    where = f" in authority {authority_id}" if authority_id is not None else ""
+    click.echo(f"created {user.email} ({', '.join(user.roles)}){where}")
+
+
+def _fail(exc: ValidationFailed) -> NoReturn:
+    """Roll back and print the messages, one line per field; exit status 1."""
+    db.session.rollback()
+    for field, messages in (exc.fields or {"": [exc.message]}).items():
+        click.echo(f"{field}: {' '.join(messages)}" if field else exc.message, err=True)
+    raise SystemExit(1) from exc
+
+
+authorities = click.Group("authorities", help="Authorities (collectivités attribuantes).")
+
+
+@authorities.command("create")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(AUTHORITY_KINDS))
+@click.option("--siret", required=True, help="14 digits (spaces allowed).")
+@click.option("--parent", "parent_id", type=int, metavar="ID",
+              help="The parent authority (a métropole over its councils and communes).")
+@with_appcontext
+def create_authority(name: str, kind: str, siret: str, parent_id: int | None) -> None:
+    """Create an authority; prints its id."""
+    from aap.services import authorities as service
+
+    try:
+        authority = service.create_authority(
+            None, {"name": name, "kind": kind, "siret": siret, "parent_id": parent_id})
+    except ValidationFailed as exc:
+        _fail(exc)
+    click.echo(authority.id)
+
+
+@authorities.command("list")
+@with_appcontext
+def list_authorities() -> None:
+    """List the authorities as a tree: id, name, kind, SIRET."""
+    from aap.services import authorities as service
+
+    every = service.list_authorities()
+    known = {a.id for a in every}
+    below: dict[int | None, list] = {}
+    for authority in every:  # by name: each branch stays sorted
+        parent = authority.parent_id if authority.parent_id in known else None
+        below.setdefault(parent, []).append(authority)
+    stack = [(a, 0) for a in reversed(below.get(None, []))]
+    while stack:
+        authority, depth = stack.pop()
+        click.echo(f"{'  ' * depth}{authority.id}\t{authority.name}\t{authority.kind}"
+                   f"\t{authority.siret}")
+        stack.extend((child, depth + 1) for child in reversed(below.get(authority.id, [])))
 
 
 outbox = click.Group("outbox", help="The notification outbox.")
@@ -151,5 +206,5 @@ def register_commands(app: Flask) -> None:
     from aap.cli_export import export
     from aap.cli_jobs import jobs
 
-    for command in (users, outbox, reports, workflow, demo, jobs, export):
+    for command in (users, authorities, outbox, reports, workflow, demo, jobs, export):
         app.cli.add_command(command)

@@ -9,6 +9,7 @@ from aap.allocation import OUTCOMES, OVERFLOW_RULES
 from aap.api.auth import (
     SECURITY,
     call_or_404,
+    call_to_act_on,
     current_api_user,
     roles_required,
     token_required,
@@ -26,7 +27,7 @@ from aap.api.schemas import (
 from aap.errors import NotFound
 from aap.extensions import db
 from aap.models import AllocationRun, User
-from aap.services import allocation
+from aap.services import allocation, policies
 from aap.services.aggregation import METHODS
 
 blp = Blueprint("api_allocations", __name__, description="Allocation runs (SPEC 5)")
@@ -133,10 +134,8 @@ def run_out(run: AllocationRun) -> dict:
 
 
 def _run_or_404(run_id: int) -> AllocationRun:
-    run = db.session.get(AllocationRun, run_id)
-    if run is None:
-        raise NotFound("Répartition introuvable.")
-    return run
+    """A run of a call the caller reads as instructor (another authority's is 404)."""
+    return policies.readable_run(current_api_user(), run_id)
 
 
 @blp.route("/calls/<int:call_id>/allocations", methods=["POST"])
@@ -148,7 +147,7 @@ def _run_or_404(run_id: int) -> AllocationRun:
 def create_run(data, call_id):
     """Simulate an allocation of the call's reviewed applications (what-if parameters
     optional), or commit it with ``commit: true`` (409 when nothing is left to allocate)."""
-    call = call_or_404(call_id)
+    call = call_to_act_on(call_id, "instructor")
     seed, commit = data.pop("seed"), data.pop("commit")
     action = allocation.commit if commit else allocation.simulate
     return run_out(action(call, current_api_user(), data, seed=seed))
@@ -162,7 +161,7 @@ def create_run(data, call_id):
 @blp.response(200, RunPage)
 def list_runs(args, call_id):
     """The call's runs, newest first: parameters, digest, committed, who and when."""
-    runs = allocation.runs_of(call_or_404(call_id))
+    runs = allocation.runs_of(call_or_404(call_id, "instructor"))
     page, per_page = args["page"], args["per_page"]
     chosen = runs[(page - 1) * per_page: page * per_page]
     return {"items": [run_summary(r) for r in chosen], "page": page,
@@ -188,7 +187,7 @@ def commit_run(allocation_id):
     """Commit a stored simulation as it was computed: 409 ``stale_run`` when its inputs
     (applications, scores, budget) changed since."""
     run = _run_or_404(allocation_id)
-    call = call_or_404(run.call_id)
+    call = call_to_act_on(run.call_id, "instructor")
     return run_out(allocation.commit(call, current_api_user(), run_id=run.id))
 
 

@@ -74,11 +74,17 @@ def require_role(user, *roles: str) -> None:
         abort(403, description="Votre rôle ne permet pas cette action.")
 
 
-def call_or_404(call_id: int):
-    from aap.extensions import db
-    from aap.models import Call
+def call_or_404(call_id: int, *roles: str):
+    """The call, if the caller reads it as one of ``roles`` (staff by default): another
+    authority's call is 404 (SPEC 2)."""
+    from aap.services import policies
 
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, description="Appel introuvable.")
-    return call
+    return policies.readable_call(current_api_user(), call_id, *roles)
+
+
+def call_to_act_on(call_id: int, role: str):
+    """The call the caller acts on as ``role``: 404 when it does not read it, 403 when it
+    only reads it (a parent authority's staff on a descendant's call)."""
+    from aap.services import policies
+
+    return policies.call_to_act_on(current_api_user(), call_id, role)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from flask import g, send_file
+from flask import send_file
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from aap.api.auth import (
     SECURITY,
-    application_access,
     call_or_404,
+    call_to_act_on,
     current_api_user,
     roles_required,
     token_required,
@@ -68,7 +68,7 @@ def create_deliberation(data, call_id):
     """Grant a selection of the call's proposed applications under one deliberation, best
     rank first, each through the workflow and its budget check: each refusal is reported
     with its code and reason, the others are granted (instructor)."""
-    call = call_or_404(call_id)
+    call = call_to_act_on(call_id, "instructor")
     ids = data.pop("application_ids")
     outcome = deliberations.grant(call, current_api_user(), data, ids)
     return {"granted": [{"application_id": g.application_id, "amount_cents": g.amount_cents}
@@ -86,7 +86,7 @@ def deliberation_annex(call_id, reference):
     """The decision annex of a deliberation of the call: beneficiaries, SIRET, RNA,
     amounts and imputation, with a total (instructor, finance); 404 when the deliberation
     granted nothing on this call."""
-    call = call_or_404(call_id)
+    call = call_or_404(call_id, "instructor", "finance")
     return send_file(io.BytesIO(annex.build(call, reference)), mimetype=XLSX,
                      as_attachment=True, download_name=annex.filename(reference))
 
@@ -94,12 +94,12 @@ def deliberation_annex(call_id, reference):
 @blp.route("/applications/<int:application_id>/convention.pdf", methods=["GET"])
 @blp.doc(security=SECURITY)
 @token_required
-@application_access("instructor", "finance", "applicant")
 @blp.response(200, content_type=PDF)
 def convention(application_id):
-    """The convention of a granted application (instructor, finance; the organisation's
-    members): parties, amount, schedule, imputation, obligations. 409 before the grant or
-    once it is cancelled."""
-    doc = conventions.document(current_api_user(), g.application.id)
+    """The convention of a granted application (instructor, finance, of its authority or
+    a parent; the organisation's members): parties, amount, schedule, imputation,
+    obligations. 404 when the application is not visible, 403 for another role, 409
+    before the grant or once it is cancelled."""
+    doc = conventions.document(current_api_user(), application_id)
     return send_file(io.BytesIO(conventions.render_pdf(doc)), mimetype=PDF,
                      as_attachment=True, download_name=doc.filename)

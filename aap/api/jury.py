@@ -8,6 +8,7 @@ from aap.api.auth import (
     SECURITY,
     application_access,
     call_or_404,
+    call_to_act_on,
     current_api_user,
     roles_required,
     token_required,
@@ -53,7 +54,7 @@ def _progress(call: Call) -> list[dict]:
 def assign(data, call_id):
     """Assign jurors to the call's eligible and in-review applications (instructor)."""
     user = current_api_user()
-    call = call_or_404(call_id)
+    call = call_to_act_on(call_id, "instructor")
     created = jury.assign(call, user, data["mode"], per_application=data["per_application"],
                           by_envelope=data["by_envelope"])
     return {"created": created, "progress": _progress(call)}
@@ -66,7 +67,7 @@ def assign(data, call_id):
 @blp.response(200, AssignmentOut)
 def progress(call_id):
     """Who scored what: per juror, assigned, submitted, drafts, recused and late."""
-    return {"created": 0, "progress": _progress(call_or_404(call_id))}
+    return {"created": 0, "progress": _progress(call_or_404(call_id, "instructor"))}
 
 
 @blp.route("/applications/<int:application_id>/conflicts", methods=["POST"])

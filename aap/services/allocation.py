@@ -20,7 +20,8 @@ from aap.errors import Conflict, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import AllocationRow, AllocationRun, Application, BudgetLine, Call, User
 from aap.models import Envelope as EnvelopeRow
-from aap.services import audit, scoring
+from aap.models.accounts import Role
+from aap.services import audit, policies, scoring
 from aap.services.aggregation import METHODS
 from aap.timeutil import now
 from workflows import get_workflow
@@ -116,6 +117,7 @@ def parameters_for(call: Call, overrides: dict | None = None, seed: str | None =
 def simulate(call: Call, actor: User, overrides: dict | None = None,
              seed: str | None = None) -> AllocationRun:
     """Compute and store a run without touching any application."""
+    policies.require_acting_on_call(actor, call, Role.INSTRUCTOR)
     params = parameters_for(call, overrides, seed)
     cands = candidates(call, params.aggregation)
     result = engine.allocate(cands, params)
@@ -131,6 +133,7 @@ def commit(call: Call, actor: User, overrides: dict | None = None, seed: str | N
     and moved through the workflow (propose, waitlist or reject), and the run replaces
     the one in force. With ``run_id``, the stored simulation is committed only if its
     inputs are unchanged (else 409 ``stale_run``)."""
+    policies.require_acting_on_call(actor, call, Role.INSTRUCTOR)
     with write_transaction():
         locked_call = _lock_call(call.id)
         stored = _stored_run(locked_call, run_id) if run_id else None

@@ -67,11 +67,13 @@ JURY_ACTIONS = frozenset({"review_submitted", "conflict_declared", "conflict_rec
 def trail_for(application_id: int, viewer) -> list[AuditEvent]:
     """The trail as ``viewer`` may read it: all of it for staff, without the jury's work
     for applicants and jurors."""
-    from aap.services.policies import STAFF_ROLES
+    from aap.services import policies
 
     events = trail(application_id)
-    if viewer is not None and viewer.has_role(*STAFF_ROLES):
-        return events
+    if viewer is not None and viewer.has_role(*policies.STAFF_ROLES):
+        application = db.session.get(Application, application_id)
+        if application is not None and policies.reads_as_staff(viewer, application):
+            return events
     return [e for e in events if e.trigger or e.action not in JURY_ACTIONS]
 
 

@@ -139,11 +139,34 @@ def create_call(data: dict) -> Call:
     return call
 
 
+def _check_jurors_of_authority(call: Call, users: list[User]) -> None:
+    """422 naming each juror who is a juror elsewhere only (another authority)."""
+    from aap.services import policies
+
+    outsiders = policies.ineligible_jurors(call, users)
+    if not outsiders:
+        return
+    authority = call.fund.authority
+    where = f"de « {authority.name} »" if authority else "de toute la plateforme"
+    messages = [f"{_who(u)} n'est pas juré·e {where}." for u in outsiders]
+    names = ", ".join(u.display_name for u in outsiders)
+    verb = "n'en fait" if len(outsiders) == 1 else "n'en font"
+    raise ValidationFailed(f"Le jury se choisit parmi les jurés {where} : {names} {verb} "
+                           "pas partie.", fields={"juror_ids": messages},
+                           code="juror_outside_authority")
+
+
+def _who(user: User) -> str:
+    return f"{user.name} ({user.email})" if user.name else user.email
+
+
 def _or(value, default):
     return default if value is None else value
 
 
 def set_jury(call: Call, juror_ids: list[int]) -> list[JuryMember]:
+    """Make ``juror_ids`` the call's jury: each one a juror platform-wide or in the call's
+    authority (SPEC 2: a jury is chosen among the authority's jurors)."""
     users = db.session.scalars(select(User).where(User.id.in_(juror_ids))).all()
     found = {u.id: u for u in users}
     bad = [i for i in juror_ids if i not in found or not found[i].has_role(Role.JUROR)]
@@ -152,6 +175,7 @@ def set_jury(call: Call, juror_ids: list[int]) -> list[JuryMember]:
             "Ces utilisateurs n'existent pas ou ne sont pas jurés.",
             fields={"juror_ids": [f"Non juré : {i}" for i in bad]},
         )
+    _check_jurors_of_authority(call, [found[i] for i in dict.fromkeys(juror_ids)])
     wanted = set(juror_ids)
     call.jury = [m for m in call.jury if m.user_id in wanted]
     present = {m.user_id for m in call.jury}
@@ -325,6 +349,10 @@ def update_call(call: Call, data: dict, actor: User | None = None) -> Call:
     given with their current value are accepted even when locked. The call row is locked
     while checking, so that a budget cut cannot race a grant.
     """
+    if actor is not None:
+        from aap.services import policies
+
+        policies.require_acting_on_call(actor, call, Role.INSTRUCTOR)
     call_id = call.id
     with write_transaction():
         call = db.session.execute(
@@ -341,7 +369,7 @@ def update_call(call: Call, data: dict, actor: User | None = None) -> Call:
                        if k not in fields})
         for name, messages in _check_call(merged).items():
             fields.setdefault(name, messages)
-        if "fund_id" in changed and db.session.get(Fund, data["fund_id"]) is None:
+        if "fund_id" in changed and not _may_move_to(actor, data["fund_id"]):
             fields.setdefault("fund_id", ["Dispositif inconnu."])
         if fields:
             raise ValidationFailed("L'appel ne peut pas être modifié ainsi.", fields=fields)
@@ -351,6 +379,16 @@ def update_call(call: Call, data: dict, actor: User | None = None) -> Call:
                 at=now(), actor_id=getattr(actor, "id", None), object_type="call",
                 object_id=call.id, action="call_edit", data={"fields": sorted(changed)}))
     return call
+
+
+def _may_move_to(actor: User | None, fund_id: int) -> bool:
+    """A call moves only to a fund its editor configures (any fund without an actor)."""
+    from aap.services import policies
+
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        return False
+    return actor is None or policies.can_act_on_fund(actor, fund, Role.INSTRUCTOR)
 
 
 def _apply_call(call: Call, values: dict) -> None:

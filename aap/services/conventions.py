@@ -52,8 +52,9 @@ def required(app: Application) -> bool:
 
 
 def may_download(user: User, app: Application) -> bool:
-    """Instructors and finance officers; the organisation's members once granted."""
-    if user.has_role(*STAFF):
+    """Instructors and finance officers of the application's authority or of a parent
+    (a read); the organisation's members once granted."""
+    if policies.reads_as_staff(user, app, *STAFF):
         return True
     return policies.acts_as(user, app, Role.APPLICANT)
 

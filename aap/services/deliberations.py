@@ -211,6 +211,7 @@ def grant(call: Call, actor: User, data: dict, application_ids: Iterable[int]) -
     French message, and does not stop the others."""
     if not actor.has_role(Role.INSTRUCTOR):
         raise Forbidden("Seule l'instruction enregistre une délibération.")
+    policies.require_acting_on_call(actor, call, Role.INSTRUCTOR)
     deliberation = clean(data)
     ids = clean_ids(list(application_ids))
     _consistent(call, deliberation)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from aap.errors import ValidationFailed
+from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, Review, User
-from aap.services import audit, notifications
+from aap.models.accounts import Role
+from aap.services import audit, notifications, policies
 from workflows.application import PHASES
 
 ASSIGNABLE_STATES = PHASES["assignable"]
@@ -42,6 +43,7 @@ def assign(call: Call, actor: User, mode: str, *, per_application: int = 2,
     first (ties by id), never a juror with a recorded conflict. Existing assignments are
     kept. Returns the number of assignments created.
     """
+    policies.require_acting_on_call(actor, call, Role.INSTRUCTOR)
     if mode not in MODES:
         raise ValidationFailed("Mode d'attribution inconnu.", fields={"mode": [*MODES]})
     jury = sorted(m.user_id for m in call.jury)
@@ -82,6 +84,8 @@ def _wanted(app: Application, call: Call, mode: str, jury: list[int],
 
 def record_conflict(actor: User, application: Application, juror: User, reason: str) -> Review:
     """An instructor records a known conflict: the juror is recused from the application."""
+    if not policies.acts_as(actor, application, Role.INSTRUCTOR):
+        raise Forbidden(policies.READ_ONLY_APPLICATION)
     if not (reason or "").strip():
         raise ValidationFailed("Précisez la nature du conflit.",
                                fields={"reason": ["Obligatoire."]})

@@ -15,9 +15,20 @@ from dataclasses import dataclass
 from flask import g, has_app_context
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
+from aap.errors import Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
-from aap.models import Application, Authority, Call, Fund, Membership, Review, User
-from aap.models.accounts import Role
+from aap.models import (
+    AllocationRun,
+    Application,
+    Authority,
+    Call,
+    Fund,
+    JuryMember,
+    Membership,
+    Review,
+    User,
+)
+from aap.models.accounts import Role, UserRole
 
 STAFF_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
 
@@ -203,6 +214,14 @@ def can_see_application(user: User | None, application: Application) -> bool:
     return user.has_role(Role.JUROR) and is_assigned_juror(user, application)
 
 
+def reads_as_staff(user: User | None, application: Application, *roles: str) -> bool:
+    """Whether ``user`` reads the application as staff holding one of ``roles`` (staff
+    roles by default) in its authority, a parent, or platform-wide; never a draft."""
+    if user is None or application.state == "draft":
+        return False
+    return scope(user, *(roles or STAFF_ROLES)).reads(application_authority(application))
+
+
 def acts_as(user: User, application: Application, role: str) -> bool:
     """Whether the user holds ``role`` *for this application*: an applicant must be a
     member of its organisation, a juror assigned and unrecused, and staff must hold the
@@ -246,8 +265,6 @@ def readable_reviews(user: User, application: Application, reviews: list[Review]
     recusal. Nobody else reads reviews (admin and finance included, unless they are also
     instructors). Raises NotFound when the application is not visible, Forbidden when
     it is but its reviews are not for this user. The web pages and the API both call it."""
-    from aap.errors import Forbidden, NotFound
-
     if not can_see_application(user, application):
         raise NotFound("Dossier introuvable.")
     if may_read_all_reviews(user, application):
@@ -299,3 +316,162 @@ def may_export_call(user: User | None, call) -> bool:
     return db.session.scalar(
         select(exists().where(Call.id == call.id, Call.id.in_(
             exportable_calls(user).with_only_columns(Call.id))))) or False
+
+
+# -- objects loaded by id under SPEC 2's rules --------------------------------------------
+#
+# Another authority's object is 404 (it does not exist for that user); a parent
+# authority's staff read their descendants' objects and get 403 on any action; the
+# authority's own staff and the platform-wide ones act. The views and the API load every
+# fund, call and allocation run through these, never with ``db.session.get`` alone.
+
+#: The roles whose holders read a call as staff (its authority's, or a parent's).
+CALL_STAFF = STAFF_ROLES
+#: The roles whose holders see an authority's calls (and its descendants') in the API.
+CALL_LIST_STAFF = (*STAFF_ROLES, Role.MANAGER, Role.JUROR)
+READ_ONLY = ("Cet appel relève d'une collectivité rattachée à la vôtre : vous pouvez le "
+             "consulter, pas agir dessus.")
+READ_ONLY_APPLICATION = ("Ce dossier relève d'une collectivité rattachée à la vôtre : vous "
+                         "pouvez le consulter, pas agir dessus.")
+
+
+def readable_call(user: User | None, call_id: int, *roles: str) -> Call:
+    """The call, if ``user`` reads it as one of ``roles`` (staff roles by default)."""
+    call = db.session.get(Call, call_id)
+    if call is None or not can_read_call(user, call, *(roles or CALL_STAFF)):
+        raise NotFound("Appel introuvable.")
+    return call
+
+
+def require_acting_on_call(user: User | None, call: Call, role: str) -> None:
+    """403 unless ``user`` acts on ``call`` as ``role`` (a parent authority only reads)."""
+    if not can_act_on_call(user, call, role):
+        raise Forbidden(READ_ONLY)
+
+
+def call_to_act_on(user: User | None, call_id: int, role: str) -> Call:
+    """The call ``user`` acts on as ``role``: 404 unless it reads it, 403 when it only
+    reads it (a descendant's call)."""
+    call = readable_call(user, call_id, role)
+    require_acting_on_call(user, call, role)
+    return call
+
+
+def readable_run(user: User | None, run_id: int, role: str = Role.INSTRUCTOR,
+                 call_id: int | None = None) -> AllocationRun:
+    """An allocation run whose call ``user`` reads as ``role`` (of ``call_id`` if given)."""
+    run = db.session.get(AllocationRun, run_id)
+    if run is None or (call_id is not None and run.call_id != call_id) or not scope(
+            user, role).reads(_call_authority_by_id(run.call_id)):
+        raise NotFound("Répartition introuvable.")
+    return run
+
+
+def _call_authority_by_id(call_id: int) -> int | None:
+    return db.session.scalar(select(Fund.authority_id).join(Call, Call.fund_id == Fund.id)
+                             .where(Call.id == call_id))
+
+
+def may_fire(user: User, application: Application, trigger: str) -> bool:
+    """Whether ``user`` holds one of the trigger's roles *for this application* (the state
+    aside): what a page checks before reading the trigger's form."""
+    from workflows import get_workflow
+
+    roles = get_workflow(application.call.workflow).roles_for(trigger)
+    return any(acts_as(user, application, role) for role in roles)
+
+
+def funds_to_act_on(user: User | None, role: str = Role.INSTRUCTOR) -> Select:
+    """The funds on which ``user`` configures calls as ``role``: its authorities' own (a
+    parent does not create calls in its children's funds); all when platform-wide."""
+    return select(Fund).where(funds_in(scope(user, role), acting=True))
+
+
+def authorities_acted_in(user: User | None, role: str = Role.INSTRUCTOR) -> list[Authority]:
+    """The authorities where ``user`` acts as ``role`` (every one when platform-wide)."""
+    scope_ = scope(user, role)
+    query = select(Authority).order_by(Authority.name)
+    if not scope_.platform:
+        query = query.where(Authority.id.in_(sorted(scope_.acting)) if scope_.acting
+                            else false())
+    return list(db.session.scalars(query))
+
+
+def fund_for_new_call(user: User | None, fund_id: int | None) -> Fund:
+    """The fund a new call goes into, named in a body: unknown or invisible is the
+    ``fund_id`` field's error (422), a descendant's fund is 403."""
+    fund = db.session.get(Fund, fund_id) if fund_id is not None else None
+    if fund is None or not scope(user, Role.INSTRUCTOR).reads(fund.authority_id):
+        raise ValidationFailed("Dispositif inconnu.", fields={"fund_id": ["Dispositif inconnu."]})
+    if not can_act_on_fund(user, fund, Role.INSTRUCTOR):
+        raise Forbidden("Ce dispositif relève d'une collectivité rattachée à la vôtre : "
+                        "vous ne pouvez pas y créer d'appel.")
+    return fund
+
+
+# -- calls in the API: applicants see them all (they are platform-wide) --------------------
+
+def listed_calls(user: User | None) -> Select:
+    """The calls ``GET /calls`` lists to ``user``: every call to an applicant (applicants
+    are platform-wide, SPEC 2); to staff, managers and jurors their authorities' and their
+    descendants' calls (every call when the role is platform-wide); to a juror also the
+    calls whose jury it sits on."""
+    if user is None:
+        return select(Call).where(false())
+    if user.has_role(Role.APPLICANT):
+        return select(Call)
+    conditions = []
+    staff = scope(user, *CALL_LIST_STAFF)
+    if not staff.empty:
+        conditions.append(Call.id.in_(calls_in(staff)))
+    if user.has_role(Role.JUROR):
+        conditions.append(Call.id.in_(select(JuryMember.call_id)
+                                      .where(JuryMember.user_id == user.id)))
+    return select(Call).where(or_(*conditions) if conditions else false())
+
+
+def can_see_call(user: User | None, call: Call) -> bool:
+    """``GET /calls/{id}``: the rule of :func:`listed_calls`, on one call."""
+    if user is None:
+        return False
+    if user.has_role(Role.APPLICANT):
+        return True
+    if scope(user, *CALL_LIST_STAFF).reads(call_authority(call)):
+        return True
+    return user.has_role(Role.JUROR) and any(m.user_id == user.id for m in call.jury)
+
+
+def visible_call(user: User | None, call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None or not can_see_call(user, call):
+        raise NotFound("Appel introuvable.")
+    return call
+
+
+# -- juries: chosen among the authority's jurors (SPEC 2) ------------------------------------
+
+def _juror_condition(authority_id: int | None) -> ColumnElement[bool]:
+    held_where = UserRole.authority_id.is_(None)
+    if authority_id is not None:
+        held_where = or_(held_where, UserRole.authority_id == authority_id)
+    return exists().where(UserRole.user_id == User.id, UserRole.role == Role.JUROR,
+                          held_where)
+
+
+def eligible_jurors(call: Call) -> Select:
+    """The active users who may sit on the call's jury: jurors platform-wide or in the
+    call's own authority (not a parent's, not a child's)."""
+    return (select(User).where(User.active.is_(True), _juror_condition(call_authority(call)))
+            .order_by(User.name, User.email))
+
+
+def ineligible_jurors(call: Call, users: list[User]) -> list[User]:
+    """Those of ``users`` who hold the juror role neither platform-wide nor in the call's
+    authority."""
+    authority_id = call_authority(call)
+    return [u for u in users if not _holds_juror_for(u, authority_id)]
+
+
+def _holds_juror_for(user: User, authority_id: int | None) -> bool:
+    held = user.role_authorities(Role.JUROR)
+    return None in held or (authority_id is not None and authority_id in held)

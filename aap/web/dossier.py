@@ -87,7 +87,7 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
         forms[failed] = failed_form  # no longer available: still show what was typed
     staff = current_user.has_role(*policies.STAFF_ROLES)
     reviews, aggregate = [], None
-    if policies.may_read_all_reviews(current_user):
+    if policies.may_read_all_reviews(current_user, app):
         reviews = reviews_service.reviews_for(current_user, app)
     if staff:
         aggregate = scoring.application_aggregate(app)
@@ -116,6 +116,9 @@ def act(application_id: int, trigger: str):
     app = applications.get_visible(current_user, application_id)  # 404 first
     if trigger not in FORMS or trigger in ELSEWHERE:
         abort(404, description=_("Action inconnue."))
+    if not policies.may_fire(current_user, app, "pay" if trigger == "payment" else trigger):
+        # before the form is read: a parent authority's staff only read (SPEC 2)
+        abort(403, description=_("Votre rôle ne permet pas cette action sur ce dossier."))
     form = action_form(trigger, app)
     if not form.validate_on_submit():
         return _render(app, failed=trigger, failed_form=form, status=422)

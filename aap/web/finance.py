@@ -7,12 +7,14 @@ number of queries."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from aap.extensions import db
 from aap.models import Application, Call
-from aap.services import finance, money
+from aap.models.accounts import Role
+from aap.services import finance, money, policies
 from aap.timeutil import now, to_paris
 from aap.web.access import page_arg, role_required
 from workflows.application import PHASES
@@ -38,11 +40,13 @@ def fiscal_year(raw: str | None, years: list[int], today_year: int) -> int | Non
 @role_required("finance")
 def home():
     today = to_paris(now()).date()
+    readable = policies.staff_calls(current_user, Role.FINANCE)  # its authorities' and below
     years = list(db.session.scalars(
-        select(Call.fiscal_year).distinct().order_by(Call.fiscal_year.desc())))
+        readable.with_only_columns(Call.fiscal_year).distinct()
+        .order_by(Call.fiscal_year.desc())))
     year = fiscal_year(request.args.get("exercice"), years, today.year)
     calls = list(db.session.scalars(
-        select(Call).where(Call.fiscal_year == year)
+        readable.where(Call.fiscal_year == year)
         .order_by(Call.opens_at.desc(), Call.id.desc())).unique())
     figures = money.for_calls(calls)
     page = page_arg(request.args.get("page"))

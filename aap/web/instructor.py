@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BuildError
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from aap.errors import ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, Fund, User
-from aap.models.accounts import Role, UserRole
+from aap.models.accounts import Role
 from aap.services import budget, calls, policies, search, workflow
 from aap.timeutil import now, to_paris
 from aap.vocabulary import DOMAINS, GROUNDS
@@ -34,10 +37,18 @@ MAX_BULK = 200
 
 
 def _call_or_404(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, description=_("Appel introuvable."))
-    return call
+    """A call the instructor reads (its authority's, a descendant's, or any when its role
+    is platform-wide); another authority's is 404."""
+    return policies.readable_call(current_user, call_id, Role.INSTRUCTOR)
+
+
+def _call_to_act_on(call_id: int) -> Call:
+    """A call the instructor acts on: 404 as above, 403 for a descendant's call."""
+    return policies.call_to_act_on(current_user, call_id, Role.INSTRUCTOR)
+
+
+def _can_act(call: Call) -> bool:
+    return policies.can_act_on_call(current_user, call, Role.INSTRUCTOR)
 
 
 def parse_filters(args: MultiDict, call: Call | None = None) -> search.Filters:
@@ -67,10 +78,14 @@ def parse_filters(args: MultiDict, call: Call | None = None) -> search.Filters:
 @bp.get("/")
 @role_required("instructor")
 def home():
-    call_list = db.session.scalars(select(Call).order_by(Call.opens_at.desc())).unique().all()
+    """The calls the instructor reads, their figures, and the applications by state."""
+    readable = policies.staff_calls(current_user, Role.INSTRUCTOR)
+    call_list = db.session.scalars(readable.order_by(Call.opens_at.desc())).unique().all()
     figures = budget.summaries(list(call_list))
     counts = dict(db.session.execute(
-        select(Application.state, func.count()).where(Application.state != "draft")
+        select(Application.state, func.count()).where(
+            Application.state != "draft",
+            Application.call_id.in_(readable.with_only_columns(Call.id)))
         .group_by(Application.state)).all())
     filters = parse_filters(request.args)
     page = search.search(current_user, filters, page=page_arg(request.args.get("page")))
@@ -99,6 +114,7 @@ def _list_page(call: Call, args: MultiDict, bulk: BulkForm | None = None, status
         territories=search.territories(call.id), domains=DOMAINS, grounds=GROUNDS,
         sort_url=lambda key: _sort_url(call, args, filters, key),
         jury_url=_optional_url("instructor.jury_call", call_id=call.id),
+        can_act=_can_act(call),
     ), status
 
 
@@ -132,7 +148,7 @@ def call_applications(call_id: int):
 def bulk_action(call_id: int):
     """Fire one trigger on each selected application, one by one through the engine, and
     report what was done and each refusal with its reason."""
-    call = _call_or_404(call_id)
+    call = _call_to_act_on(call_id)
     form = BulkForm()
     back = MultiDict(parse_qsl(request.form.get("query", ""), keep_blank_values=False))
     if not form.validate_on_submit():
@@ -173,17 +189,38 @@ def bulk_action(call_id: int):
 # --------------------------------------------------------------------------------------
 # Funds, calls, jury membership
 # --------------------------------------------------------------------------------------
+class AuthorityFundForm(FundForm):
+    """The fund form with the authority the fund belongs to (those the instructor acts
+    in; "the whole platform" for a platform-wide instructor)."""
+
+    # checked by ``calls.create_fund`` (422 unknown, 403 not the instructor's): 0 is "none"
+    authority_id = SelectField(_l("Collectivité"), coerce=int, default=0,
+                               validate_choice=False)
+
+    def values(self) -> dict:
+        return {**super().values(), "authority_id": self.authority_id.data or None}
+
+
+def _fund_form() -> AuthorityFundForm:
+    form = AuthorityFundForm()
+    choices = [SelectChoice(a.id, a.name) for a in policies.authorities_acted_in(current_user)]
+    if policies.scope(current_user, Role.INSTRUCTOR).platform:
+        choices.insert(0, SelectChoice(0, _("Toute la plateforme (aucune collectivité)")))
+    form.authority_id.choices = choices
+    return form
+
+
 @bp.route("/dispositifs/nouveau", methods=["GET", "POST"])
 @role_required("instructor")
 def new_fund():
-    form = FundForm()
+    form = _fund_form()
     general: list[str] = []
     if form.validate_on_submit():
         try:
-            fund = calls.create_fund(form.values())
+            fund = calls.create_fund(form.values(), actor=current_user)
         except ValidationFailed as exc:
             db.session.rollback()
-            general = _show(form, exc, {"imputation": "chapter"})
+            general = _show(form, exc, {"imputation": "chapter", "authority_id": "authority_id"})
         else:
             flash(_("Dispositif « %(name)s » créé.", name=fund.name), "success")
             return redirect(url_for("instructor.new_call", fund_id=fund.id))
@@ -203,7 +240,9 @@ def _show(form, exc: ValidationFailed, mapping: dict[str, str]) -> list[str]:
 
 
 def _funds() -> list[Fund]:
-    return list(db.session.scalars(select(Fund).order_by(Fund.name)))
+    """The funds in which the instructor may create or move a call."""
+    return list(db.session.scalars(
+        policies.funds_to_act_on(current_user).order_by(Fund.name)))
 
 
 def _call_page(form: CallForm, *, mode: str, call: Call | None = None, locks=None,
@@ -247,7 +286,8 @@ def new_call():
 @bp.route("/appels/<int:call_id>/cloner", methods=["GET", "POST"])
 @role_required("instructor")
 def clone_call(call_id: int):
-    source = _call_or_404(call_id)
+    """A new call from this one (a configuration action: 403 on a descendant's call)."""
+    source = _call_to_act_on(call_id)
     values = calls.clone_values(source)
     form = CallForm(funds=_funds())
     if not form.is_submitted():
@@ -274,7 +314,7 @@ def clone_call(call_id: int):
 @role_required("instructor")
 def edit_call(call_id: int):
     """Change what is safe; the locked fields are shown read-only with their reason."""
-    call = _call_or_404(call_id)
+    call = _call_to_act_on(call_id)
     locks = {name: reason for name, reason in calls.editable_fields(call).items() if reason}
     form = CallForm(funds=_funds())
     labels = {name: field.label.text for name, field in form._fields.items()}
@@ -290,7 +330,7 @@ def edit_call(call_id: int):
             calls.update_call(call, form.values(), actor=current_user)
         except ValidationFailed as exc:
             db.session.rollback()
-            call = _call_or_404(call_id)
+            call = _call_to_act_on(call_id)
             general = form.show_problems(_translated(exc.fields or {}))
             form.add_blank_rows()
             return _call_page(form, mode="edit", call=call, locks=locks, labels=labels,
@@ -301,30 +341,59 @@ def edit_call(call_id: int):
     return _call_page(form, mode="edit", call=call, locks=locks, labels=labels, status=422)
 
 
-def _jurors() -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.JUROR, User.active.is_(True))
-        .order_by(User.name, User.email)).unique())
+def _jurors(call: Call) -> list[User]:
+    """The jurors the call's jury is chosen among: its authority's and platform-wide."""
+    return list(db.session.scalars(policies.eligible_jurors(call)).unique())
 
 
 @bp.route("/appels/<int:call_id>/composition-du-jury", methods=["GET", "POST"])
 @role_required("instructor")
 def call_jury_members(call_id: int):
-    call = _call_or_404(call_id)
-    form = JuryForm.for_call(call, _jurors())
+    """The jury, chosen among the jurors of the call's authority and the platform-wide
+    ones: only they are offered, and a juror of another authority posted anyway is
+    refused by name (422)."""
+    call = _call_to_act_on(call_id)
+    eligible = _jurors(call)
+    outsiders = _posted_outsiders(call, eligible)
+    form = JuryForm.for_call(call, eligible + outsiders)
     if form.validate_on_submit():
-        try:
-            calls.set_jury(call, form.juror_ids.data or [])
-        except ValidationFailed as exc:
-            db.session.rollback()
-            form.juror_ids.errors = [_(exc.message)]
+        if outsiders:
+            form.juror_ids.errors = [_outsiders_message(call, outsiders)]
         else:
-            flash(_("Composition du jury enregistrée (%(n)s membres).", n=len(call.jury)),
-                  "success")
-            return redirect(url_for("instructor.call_applications", call_id=call.id))
+            try:
+                calls.set_jury(call, form.juror_ids.data or [])
+            except ValidationFailed as exc:
+                db.session.rollback()
+                form.juror_ids.errors = [_(exc.message)]
+            else:
+                flash(_("Composition du jury enregistrée (%(n)s membres).",
+                        n=len(call.jury)), "success")
+                return redirect(url_for("instructor.call_applications", call_id=call.id))
+    form.juror_ids.choices = [c for c in form.juror_ids.choices
+                              if c[0] not in {u.id for u in outsiders}]
     status = 422 if form.is_submitted() else 200
     return render_template("instructor/jury_members.html", call=call, form=form), status
+
+
+def _posted_outsiders(call: Call, eligible: list[User]) -> list[User]:
+    """The jurors posted for the jury who are jurors of another authority only."""
+    known = {u.id for u in eligible}
+    posted = {int(v) for v in request.form.getlist("juror_ids") if v.isdecimal()} - known
+    if not posted:
+        return []
+    users = [u for u in db.session.scalars(select(User).where(User.id.in_(posted))).unique()
+             if u.has_role(Role.JUROR)]
+    return policies.ineligible_jurors(call, users)
+
+
+def _outsiders_message(call: Call, outsiders: list[User]) -> str:
+    names = ", ".join(f"{u.display_name} ({u.email})" for u in outsiders)
+    authority = call.fund.authority
+    if authority is None:
+        return _("Le jury de cet appel se choisit parmi les jurés de toute la plateforme : "
+                 "%(names)s n'en fait pas partie.", names=names)
+    return _("Le jury se choisit parmi les jurés de « %(authority)s » : %(names)s n'en fait "
+             "pas partie.", authority=authority.name, names=names)
 
 
 __all__ = ["BULK_TRIGGERS", "bp"]

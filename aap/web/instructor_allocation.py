@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,10 +13,11 @@ from sqlalchemy import select
 from aap.errors import DomainError
 from aap.extensions import db
 from aap.models import AllocationRun, Application, User
-from aap.services import allocation, budget
+from aap.models.accounts import Role
+from aap.services import allocation, budget, policies
 from aap.web.access import role_required
 from aap.web.helpers import N_
-from aap.web.instructor import _call_or_404, bp
+from aap.web.instructor import _call_or_404, _call_to_act_on, bp
 from forms.allocation import AGGREGATION_LABELS, AllocationForm, CommitForm
 from forms.call import OVERFLOW_LABELS
 
@@ -25,10 +26,12 @@ OUTCOME_LABELS = {"funded": N_("Financé"), "partial": N_("Financé en partie"),
 
 
 def _run_or_404(call_id: int, run_id: int) -> AllocationRun:
-    run = db.session.get(AllocationRun, run_id)
-    if run is None or run.call_id != call_id:
-        abort(404, description=_("Répartition introuvable."))
-    return run
+    """A run of this call, which the instructor reads."""
+    return policies.readable_run(current_user, run_id, Role.INSTRUCTOR, call_id=call_id)
+
+
+def _can_act(call) -> bool:
+    return policies.can_act_on_call(current_user, call, Role.INSTRUCTOR)
 
 
 def _authors(runs: list[AllocationRun]) -> dict[int, str]:
@@ -45,7 +48,7 @@ def _runs_page(call, form: AllocationForm, status: int = 200, error: str | None 
         "instructor/allocation/runs.html", call=call, form=form, runs=runs,
         authors=_authors(runs), in_force=allocation.run_in_force(call),
         reviewed=len(allocation.candidates(call)), figures=budget.summary(call),
-        overflow_labels=OVERFLOW_LABELS, error=error), status
+        overflow_labels=OVERFLOW_LABELS, error=error, can_act=_can_act(call)), status
 
 
 @bp.get("/appels/<int:call_id>/repartition")
@@ -60,7 +63,7 @@ def allocation_runs(call_id: int):
 @bp.post("/appels/<int:call_id>/repartition")
 @role_required("instructor")
 def simulate_allocation(call_id: int):
-    call = _call_or_404(call_id)
+    call = _call_to_act_on(call_id)
     form = AllocationForm()
     if not form.validate_on_submit():
         return _runs_page(call, form, status=422)
@@ -108,13 +111,14 @@ def allocation_run(call_id: int, run_id: int, form: CommitForm | None = None,
         overflow_labels=OVERFLOW_LABELS, aggregation_labels=AGGREGATION_LABELS,
         author=_authors([run]).get(run.created_by_id), form=form or CommitForm(),
         counts={k: sum(1 for r, _a in rows if r.outcome == k) for k in OUTCOME_LABELS},
+        can_act=_can_act(call),
     ), status
 
 
 @bp.post("/appels/<int:call_id>/repartition/<int:run_id>/valider")
 @role_required("instructor")
 def commit_allocation(call_id: int, run_id: int):
-    call = _call_or_404(call_id)
+    call = _call_to_act_on(call_id)
     run = _run_or_404(call.id, run_id)
     form = CommitForm()
     if not form.validate_on_submit():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import logging
 
-from flask import Blueprint, abort, has_request_context, render_template, request, send_file
+from flask import Blueprint, has_request_context, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,11 +33,10 @@ CALL_PAGES = {"instructor.call_applications", "instructor.bulk_action"}
 DOSSIER_PAGES = {"dossier.detail", "dossier.act"}
 
 
-def _call_or_404(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, description=_("Appel introuvable."))
-    return call
+def _call_to_act_on(call_id: int) -> Call:
+    """The call the instructor decides on: another authority's is 404, a descendant's
+    403 (a parent authority reads its decisions, never records them)."""
+    return policies.call_to_act_on(current_user, call_id, Role.INSTRUCTOR)
 
 
 # -- the deliberation -----------------------------------------------------------------------
@@ -65,7 +64,7 @@ def deliberation(call_id: int):
     """Grant a selection of the call's proposed applications under one deliberation;
     every refusal is reported on the result page, and a refused form keeps what was
     typed and ticked."""
-    call = _call_or_404(call_id)
+    call = _call_to_act_on(call_id)
     form = DeliberationForm()
     if not form.is_submitted():
         form.ids.data = [r.application.id for r in deliberations.proposals(call)]
@@ -87,8 +86,9 @@ def deliberation(call_id: int):
 @bp.get("/instruction/appels/<int:call_id>/deliberations/<path:reference>/annexe.xlsx")
 @role_required("instructor", "finance")
 def annex_file(call_id: int, reference: str):
-    """The decision annex of one deliberation of the call (instructor, finance)."""
-    call = _call_or_404(call_id)
+    """The decision annex of one deliberation of the call (instructor, finance, of its
+    authority or a parent)."""
+    call = policies.readable_call(current_user, call_id, Role.INSTRUCTOR, Role.FINANCE)
     return send_file(io.BytesIO(annex.build(call, reference)), mimetype=XLSX,
                      as_attachment=True, download_name=annex.filename(reference), max_age=0)
 
@@ -140,12 +140,16 @@ def _promotion(call: Call) -> dict | None:
 
 
 def call_panel(call_id: int) -> dict | None:
+    """The decisions of a call the instructor reads; the promotion offered only to those
+    who act on it."""
     if not current_user.has_role(Role.INSTRUCTOR):
         return None
     call = db.session.get(Call, call_id)
-    if call is None:
+    if call is None or not policies.can_read_call(current_user, call, Role.INSTRUCTOR):
         return None
-    return {"promotion": _promotion(call), "proposed": len(deliberations.proposals(call)),
+    acting = policies.can_act_on_call(current_user, call, Role.INSTRUCTOR)
+    return {"promotion": _promotion(call) if acting else None,
+            "proposed": len(deliberations.proposals(call)),
             "recorded": deliberations.recorded(call)}
 
 

@@ -23,7 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from aap.errors import DomainError, ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, User
-from aap.services import aggregation, allocation, jury, scoring, workflow
+from aap.models.accounts import Role
+from aap.services import aggregation, allocation, jury, policies, scoring, workflow
 from aap.services.exports import jury as jury_export
 from aap.web import charts
 from aap.web.access import role_required
@@ -59,16 +60,23 @@ def _jury_links() -> dict:
     if not (request.endpoint or "").startswith("instructor.jury_"):
         return {}
     call_id = (request.view_args or {}).get("call_id")
+    call = db.session.get(Call, call_id) \
+        if call_id and current_user.is_authenticated else None
+    acting = call is not None and policies.can_act_on_call(current_user, call, Role.INSTRUCTOR)
     return {"call_page": _url_or("instructor.call_applications", "instructor.home",
                                  call_id=call_id),
-            "members_page": _url_or("instructor.call_jury_members", None, call_id=call_id)}
+            "members_page": _url_or("instructor.call_jury_members", None, call_id=call_id)
+            if acting else None}
 
 
 def _call(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        abort(404, description=_("Appel introuvable."))
-    return call
+    """A call whose jury the instructor follows (its authority's or a descendant's)."""
+    return policies.readable_call(current_user, call_id, Role.INSTRUCTOR)
+
+
+def _call_to_act_on(call_id: int) -> Call:
+    """A call whose jury the instructor runs: a descendant's is 403 (read only)."""
+    return policies.call_to_act_on(current_user, call_id, Role.INSTRUCTOR)
 
 
 def _jurors(call: Call) -> list[User]:
@@ -132,7 +140,8 @@ def _render_jury(call: Call, *, assign_form=None, conflict_form=None, close_form
         apps=apps, matrix=matrix, progress=jury.progress(call), assign_form=assign_form,
         conflict_form=conflict_form, close_form=close_form or CloseReviewForm(),
         remind_form=ConfirmForm(), in_review=in_review, missing=missing,
-        eligible=sum(1 for a in apps if a.state == "eligible")), status
+        eligible=sum(1 for a in apps if a.state == "eligible"),
+        can_act=policies.can_act_on_call(current_user, call, Role.INSTRUCTOR)), status
 
 
 def _conflict_form(call: Call, apps: list[Application], jurors: list[User], **kwargs
@@ -154,7 +163,7 @@ def jury_call(call_id: int):
 @bp.post("/appels/<int:call_id>/jury/attribution")
 @role_required("instructor")
 def jury_assign(call_id: int):
-    call = _call(call_id)
+    call = _call_to_act_on(call_id)
     form = AssignmentForm.for_call(call, _jurors(call))
     if not form.validate():
         return _render_jury(call, assign_form=form, status=422)
@@ -177,7 +186,7 @@ def jury_assign(call_id: int):
 @bp.post("/appels/<int:call_id>/jury/conflits")
 @role_required("instructor")
 def jury_conflict(call_id: int):
-    call = _call(call_id)
+    call = _call_to_act_on(call_id)
     jurors = _jurors(call)
     apps = _applications(call, WORKING_STATES)
     form = _conflict_form(call, apps, jurors)
@@ -201,7 +210,7 @@ def jury_conflict(call_id: int):
 @bp.post("/appels/<int:call_id>/jury/relance")
 @role_required("instructor")
 def jury_remind(call_id: int):
-    call = _call(call_id)
+    call = _call_to_act_on(call_id)
     if not ConfirmForm().validate():
         abort(400)
     reminded = jury.remind_late(call)
@@ -218,7 +227,7 @@ def jury_remind(call_id: int):
 def jury_close(call_id: int):
     """Fire ``close_review`` on each of the call's in-review applications; report each
     refusal (missing reviews unless forced with a reason)."""
-    call = _call(call_id)
+    call = _call_to_act_on(call_id)
     form = CloseReviewForm()
     if not form.validate():
         return _render_jury(call, close_form=form, status=422)

@@ -116,6 +116,7 @@ def register_api(app: Flask) -> None:
         auth_views,
         authorities,
         calls,
+        consolidation,
         deliberations,
         exports,
         funds,
@@ -144,6 +145,7 @@ def register_api(app: Flask) -> None:
             response["headers"] = ERROR_HEADERS[code]
         api.spec.components.response(name, response)
     for module in (auth_views, authorities, funds, calls, organisations, applications, attachments,
-                   jury, exports, vocabularies, allocations, repayments, deliberations, open_data):
+                   jury, exports, vocabularies, allocations, repayments, deliberations, open_data,
+                   consolidation):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

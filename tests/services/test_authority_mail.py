@@ -1,0 +1,136 @@
+"""Mail isolation between authorities (SPEC 2), checked on what a real SMTP server
+receives: mail "to the instructors" or "to finance" about an authority's application
+reaches that authority's instructors (or finance officers) and the platform-wide ones,
+never another authority's, its parent's or its children's.
+
+The world: a métropole with a child commune, and an unrelated métropole; an instructor,
+a finance officer and an applicant in each, plus platform-wide ones. The expected
+recipients are written out by hand from SPEC 2 for each case.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+
+from aap.models import Authority
+from aap.services import notifications, workflow
+from aap.services.calls import set_jury
+from tests.factories import (
+    make_application,
+    make_authority,
+    make_call,
+    make_fund,
+    make_organisation,
+    make_user,
+    path_to,
+    trigger_data,
+)
+from tests.services.test_outbox import Inbox, _free_port
+
+PEOPLE = ("instructor", "finance")
+WHERE = ("metropole", "commune", "other", "platform")
+
+
+@pytest.fixture(autouse=True)
+def _detach_the_tree(db):
+    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
+    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
+    yield
+    db.session.rollback()
+    db.session.execute(update(Authority).values(parent_id=None))
+    db.session.commit()
+
+
+@pytest.fixture
+def inbox(app):
+    """A real SMTP server in the process, and the app pointed at it."""
+    received = Inbox()
+    controller = Controller(received, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    yield received
+    app.config["SMTP_URL"] = None
+    controller.stop()
+
+
+@pytest.fixture
+def town(db):
+    """Three authorities, their staff, a call in each, and one applicant for all."""
+    metropole = make_authority("Métropole du Levant", kind="metropole")
+    commune = make_authority("Commune des Collines", parent=metropole)
+    other = make_authority("Métropole du Couchant", kind="metropole")
+    authorities = {"metropole": metropole, "commune": commune, "other": other,
+                   "platform": None}
+    staff = {(role, where): make_user([role], email=f"{role}.{where}@example.org",
+                                      authority=authorities[where])
+             for role in PEOPLE for where in WHERE}
+    applicant = make_user(["applicant"], email="porteuse@example.org")
+    org = make_organisation([applicant])
+    calls = {where: make_call(make_fund(authority_id=authorities[where].id))
+             for where in ("metropole", "commune", "other")}
+    for where, call in calls.items():  # each jury chosen among the authority's jurors
+        set_jury(call, [make_user(["juror"], authority=authorities[where]).id])
+    return {"staff": staff, "applicant": applicant, "org": org, "calls": calls}
+
+
+def _received_by(inbox: Inbox) -> set[str]:
+    return {message["To"] for message in inbox.messages}
+
+
+def _staff_addresses(role: str, *where: str) -> set[str]:
+    return {f"{role}.{w}@example.org" for w in where}
+
+
+def _bring_to(town, application, state: str, acting_in: str):
+    """Fire the path to ``state``, each trigger by its role held in ``acting_in`` (the
+    application's own authority: its staff act on it)."""
+    for trigger in path_to(state):
+        spec = next(s for s in workflow.get_workflow().specs if s.trigger == trigger)
+        role = spec.roles[0]
+        actor = town["applicant"] if role == "applicant" else town["staff"][(role, acting_in)]
+        application = workflow.fire(application, trigger, actor,
+                                    trigger_data(trigger, application))
+    return application
+
+
+# (where the application is, the recipients SPEC 2 names among the staff, by hand)
+SUBMISSION_CASES = [
+    ("metropole", {"metropole", "platform"}),  # not its child commune, not the other
+    ("commune", {"commune", "platform"}),  # not its parent métropole
+    ("other", {"other", "platform"}),
+]
+
+
+@pytest.mark.parametrize(("where", "reached"), SUBMISSION_CASES,
+                         ids=[c[0] for c in SUBMISSION_CASES])
+def test_mail_to_the_instructors_reaches_the_authoritys_own_only(town, inbox, where,
+                                                                 reached):
+    """``submit`` notifies the applicant and "the instructors"."""
+    application = make_application(town["calls"][where], town["org"])
+    _bring_to(town, application, "submitted", where)
+
+    assert notifications.send_pending() == (1 + len(reached), 0)
+    expected = {"porteuse@example.org"} | _staff_addresses("instructor", *reached)
+    assert _received_by(inbox) == expected
+    assert not _received_by(inbox) & _staff_addresses("finance", *WHERE)
+
+
+@pytest.mark.parametrize(("where", "reached"), SUBMISSION_CASES,
+                         ids=[c[0] for c in SUBMISSION_CASES])
+def test_mail_to_finance_reaches_the_authoritys_own_only(town, inbox, where, reached):
+    """``sign_convention`` notifies the applicant and "finance"; what the path to it
+    mailed before is sent first and set aside."""
+    application = make_application(town["calls"][where], town["org"])
+    application = _bring_to(town, application, "granted", where)
+    notifications.send_pending()
+    inbox.messages.clear()
+
+    workflow.fire(application, "sign_convention", town["staff"][("instructor", where)],
+                  trigger_data("sign_convention", application))
+
+    assert notifications.send_pending() == (1 + len(reached), 0)
+    expected = {"porteuse@example.org"} | _staff_addresses("finance", *reached)
+    assert _received_by(inbox) == expected
+    assert not _received_by(inbox) & _staff_addresses("instructor", *WHERE)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import update
 
-from aap.models import Authority
 from aap.services import notifications, workflow
 from aap.services.calls import set_jury
+from tests.authority_world import bring_to, detach_the_tree
 from tests.factories import (
     make_application,
     make_authority,
@@ -24,7 +23,6 @@ from tests.factories import (
     make_fund,
     make_organisation,
     make_user,
-    path_to,
     trigger_data,
 )
 from tests.services.test_outbox import Inbox, _free_port
@@ -35,12 +33,8 @@ WHERE = ("metropole", "commune", "other", "platform")
 
 @pytest.fixture(autouse=True)
 def _detach_the_tree(db):
-    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
-    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
     yield
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()
+    detach_the_tree()
 
 
 @pytest.fixture
@@ -84,15 +78,10 @@ def _staff_addresses(role: str, *where: str) -> set[str]:
 
 
 def _bring_to(town, application, state: str, acting_in: str):
-    """Fire the path to ``state``, each trigger by its role held in ``acting_in`` (the
-    application's own authority: its staff act on it)."""
-    for trigger in path_to(state):
-        spec = next(s for s in workflow.get_workflow().specs if s.trigger == trigger)
-        role = spec.roles[0]
-        actor = town["applicant"] if role == "applicant" else town["staff"][(role, acting_in)]
-        application = workflow.fire(application, trigger, actor,
-                                    trigger_data(trigger, application))
-    return application
+    """Drive the application to ``state`` by the staff of ``acting_in`` (its own
+    authority: they act on it) and the applicant."""
+    actors = {role: town["staff"][(role, acting_in)] for role in PEOPLE}
+    return bring_to(application, state, {**actors, "applicant": town["applicant"]})
 
 
 # (where the application is, the recipients SPEC 2 names among the staff, by hand)

@@ -23,11 +23,12 @@ def register_web(app: Flask) -> None:
         instructor_decisions,
         instructor_jury,  # noqa: F401 - adds the jury pages to the instructor blueprint
         jury,
+        manager,
         public,
     )
 
     # Flask-Login shows its messages through this callback: translated like the rest
     login_manager.localize_callback = gettext
     for module in (public, applicant, instructor, jury, finance, admin, dossier,
-                   instructor_decisions):
+                   instructor_decisions, manager):
         app.register_blueprint(module.bp)

@@ -182,7 +182,7 @@ def demo(reset: bool, applications: int | None) -> None:
 
     from flask import current_app
 
-    from aap.demo import load_demo
+    from aap.demo import load_demo, login_table
 
     if current_app.config.get("PRODUCTION"):
         raise click.ClickException(
@@ -197,9 +197,7 @@ def demo(reset: bool, applications: int | None) -> None:
         logins, call_id = load_with_big_call(applications, reset=reset)
         click.echo(f"Big call {call_id}: {applications} applications, "
                    f"{time.perf_counter() - started:.1f} s (demo included).")
-    click.echo("Demo loaded. Logins (password for all: see below):")
-    for role, email, password in logins:
-        click.echo(f"  {role:<11} {email:<40} {password}")
+    click.echo(login_table(logins))
 
 
 def register_commands(app: Flask) -> None:

@@ -1,18 +1,25 @@
-"""A realistic demo: the metropolitan anti-discrimination fund, its 2026 call, a jury,
-dozens of associations and applications spread over the whole workflow.
+"""A realistic demo: several authorities on one instance. The Aix-Marseille-Provence
+métropole runs the metropolitan anti-discrimination fund (its 2026 call, six envelopes,
+one per territorial council, a jury, dozens of associations and applications spread over
+the whole workflow); the commune of Vitrolles, below the métropole, runs its own small
+call around the 21 March and 17 May events of its plan; the Métropole Européenne de Lille
+runs its eight-project call on housing, employment, health and education. Each authority
+has its own staff (roles held in it); applicants are platform-wide, and some associations
+apply to two authorities' calls.
 
-Everything goes through the services (accounts, organisations, calls, applications,
-reviews, allocation runs, deliberations) and every state change through the workflow
-service, so the audit trail and the outbox are exactly what real use would have written.
-The jury's proposals come from committed allocation runs seeded by a public draw (the
-second supersedes the first, after two what-if simulations), the grants from the Bureau's
-deliberations at the proposed amounts, and a promotion from the money a withdrawal freed.
-The data come from the plans in ``shared/seeds`` (PMLCD Aix-Marseille-Provence,
-Vitrolles): the six Conseils de Territoire, their communes and priority neighbourhoods
-(QPV), the plan's themes.
+Everything goes through the services (authorities, accounts, organisations, calls,
+applications, reviews, allocation runs, deliberations) and every state change through the
+workflow service, so the audit trail and the outbox are exactly what real use would have
+written. The jury's proposals come from committed allocation runs seeded by a public draw
+(the métropole's second supersedes the first, after two what-if simulations), the grants
+from the deliberations at the proposed amounts, and a promotion from the money a
+withdrawal freed. The data come from the plans in ``shared/seeds`` (PMLCD
+Aix-Marseille-Provence, Vitrolles' PLCDRA, Lille's PTLCD): the six Conseils de Territoire,
+their communes and priority neighbourhoods (QPV), the plans' themes and events.
 
-``load_demo()`` is deterministic (``random.Random(2026)``) for a given day: the call is
-open *now*, so its dates, decisions and payments are placed relative to today.
+``load_demo()`` is deterministic (``random.Random(2026)``, and one generator per local
+call) for a given day: the calls are open *now*, so their dates, decisions and payments
+are placed relative to today.
 """
 
 from __future__ import annotations
@@ -28,18 +35,19 @@ from typing import NamedTuple
 
 import click
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import siret as stdnum_siret
 
 from aap.extensions import db
-from aap.models import Application, Call, Fund, Organisation, User
+from aap.models import Application, Authority, Call, Fund, Organisation, User
 from aap.money import format_eur
 from aap.services import (
     accounts,
     allocation,
     applications,
+    authorities,
     calls,
     deliberations,
     organisations,
@@ -79,6 +87,29 @@ TERRITORIES: dict[str, tuple[str, int]] = {
     "istres_ouest_provence": ("Conseil de Territoire Istres-Ouest Provence", 10_000),
     "pays_martigues": ("Conseil de Territoire du Pays de Martigues", 10_000),
 }
+
+
+class AuthoritySpec(NamedTuple):
+    key: str
+    name: str
+    kind: str
+    siret: str  # the métropole's is public (the fund's owner); the others are made up
+    parent: str | None = None
+
+
+METROPOLE, VITROLLES, LILLE = "metropole", "vitrolles", "lille"
+# The métropole, its six territorial councils (the fund's envelopes: same keys and
+# names), the commune of Vitrolles below it, and Lille's métropole on its own.
+VITROLLES_SIRET, LILLE_SIRET = "21139117200015", "24590042800013"
+COUNCIL_SIRETS = ("24130011000012", "24130012800014", "24130013600017", "24130014400011",
+                  "24130015100016", "24130016900018")
+AUTHORITIES: list[AuthoritySpec] = [
+    AuthoritySpec(METROPOLE, FUND["owner_name"], "metropole", FUND["owner_siret"]),
+    *[AuthoritySpec(key, label, "council", siret, METROPOLE)
+      for (key, (label, _)), siret in zip(TERRITORIES.items(), COUNCIL_SIRETS, strict=True)],
+    AuthoritySpec(VITROLLES, "Ville de Vitrolles", "commune", VITROLLES_SIRET, METROPOLE),
+    AuthoritySpec(LILLE, "Métropole Européenne de Lille", "metropole", LILLE_SIRET),
+]
 
 
 class Place(NamedTuple):
@@ -140,7 +171,10 @@ STAFF: list[tuple[str, str, str]] = [
     ("juror", "a.mansouri@conseil-citoyen.example.org", "Aïcha Mansouri"),
     ("juror", "l.bernard@caf13.example.org", "Lucie Bernard"),
     ("juror", "o.santini@metropole.example.org", "Olivier Santini"),
+    ("manager", "h.castagnoli@metropole.example.org", "Hélène Castagnoli"),
 ]
+# The admin is platform-wide; the métropole's staff hold their roles in the métropole.
+PLATFORM_ROLES = frozenset({"admin"})
 # The second instructor and finance officer follow the Pays d'Aix and the west.
 WEST = {"pays_aix", "istres_ouest_provence", "pays_martigues"}
 # How each juror marks, on the /20 scale (some are stricter than others).
@@ -778,6 +812,294 @@ REVIEW_COMMENTS = {
     ],
 }
 
+# -- the other authorities' calls ----------------------------------------------------
+# Vitrolles' plan (PLCDRA 2019-2021): its own call of about ten projects a year in the
+# schools, the neighbourhoods and the cultural venues, around the 21 March (the
+# international day for the elimination of racial discrimination, the plan's "temps
+# fort") and the 17 May (against anti-LGBT hatred); media literacy, memory (the CM2's
+# visit to the Camp des Milles), employment ("Au-delà de l'autoroute", the Cap Commun
+# challenge), citizens' cafés. Lille's plan (PTLCD, 2018): eight projects selected, on
+# its four priorities (employment, housing, health, education and guidance).
+
+LOCAL_PLACES: dict[str, Place] = {
+    "vitrolles": Place("Vitrolles", "13127", None, "pays_aix"),
+    "lille": Place("Lille", "59000", None, ""),
+    "lille_sud": Place("Lille", "59000", "Lille Sud", ""),
+    "roubaix": Place("Roubaix", "59100", "L'Alma", ""),
+    "tourcoing": Place("Tourcoing", "59200", "La Bourgogne", ""),
+    "mons": Place("Mons-en-Barœul", "59370", "Nouveau Mons", ""),
+    "loos": Place("Loos", "59120", "Les Oliveaux", ""),
+    "villeneuve": Place("Villeneuve-d'Ascq", "59650", "Pont-de-Bois", ""),
+}
+ALL_PLACES: dict[str, Place] = {**PLACES, **LOCAL_PLACES}
+
+VITROLLES_ORGS: list[Org] = [
+    Org("voix-melees", "Compagnie Les Voix mêlées", "vitrolles", "12 avenue Jean Monnet"),
+    Org("cap-commun", "Cap Commun – Sport et emploi à Vitrolles", "vitrolles",
+        "Complexe sportif du Liourat"),
+    Org("memoire-berre", "Mémoire et transmission Étang de Berre", "vitrolles_liourat",
+        "Maison de quartier du Liourat"),
+    Org("cafe-possibles", "Le Café des possibles", "vitrolles", "Place de Provence"),
+    Org("palette-liourat", "La Palette du Liourat", "vitrolles_liourat",
+        "Rue de la Bastide"),
+    Org("clic-critique", "Clic & Critique – Éducation aux médias", "vitrolles_pins",
+        "Centre social des Pins"),
+    Org("conteurs-etang", "Les Conteurs de l'Étang", "vitrolles", "Avenue des Salyens"),
+]
+LILLE_ORGS: list[Org] = [
+    Org("habitat-droits", "Habitat et Droits Roubaix", "roubaix", "24 rue de l'Alma"),
+    Org("parrainage-nord", "Parrainage Emploi Nord", "tourcoing",
+        "Maison des associations, 100 rue de Lille"),
+    Org("alliance-diversite", "Alliance Diversité Métropole Nord", "lille",
+        "15 boulevard de la Liberté"),
+    Org("ambassadrices-sante", "Les Ambassadrices santé de Lille Sud", "lille_sud",
+        "Centre social de Lille Sud, rue de Marquillies"),
+    Org("sante-precarite", "Santé Précarité Métropole", "loos",
+        "Maison de santé des Oliveaux"),
+    Org("cap-orientation", "Cap Orientation Nouveau Mons", "mons", "Avenue Robert Schuman"),
+    Org("reussite-bourgogne", "Réussite éducative La Bourgogne", "tourcoing",
+        "Centre social de la Bourgogne"),
+]
+# Associations of the métropole's call that also apply to another authority's call.
+SHARED_ORG = "ondes-citoyennes"
+
+VITROLLES_GRID = [
+    {"key": "pertinence", "weight": 1, "max": 6,
+     "label": "Pertinence au regard du Plan local de lutte contre les discriminations, le "
+              "racisme et l'antisémitisme"},
+    {"key": "temps_forts", "weight": 1, "max": 4,
+     "label": "Inscription dans les temps forts du 21 mars et du 17 mai"},
+    {"key": "jeunes", "weight": 1, "max": 4,
+     "label": "Publics touchés, en priorité les jeunes Vitrollais"},
+    {"key": "partenariat", "weight": 1, "max": 3,
+     "label": "Partenariats : écoles, collèges, centres sociaux, médiathèques"},
+    {"key": "evaluation", "weight": 1, "max": 3,
+     "label": "Faisabilité et modalités d'évaluation"},
+]
+LILLE_GRID = [
+    {"key": "priorites", "weight": 1, "max": 6,
+     "label": "Inscription dans les priorités du plan : emploi, logement, santé, "
+              "éducation et orientation"},
+    {"key": "qpv", "weight": 1, "max": 4,
+     "label": "Habitants des quartiers prioritaires de la politique de la ville"},
+    {"key": "leviers", "weight": 1, "max": 4,
+     "label": "Leviers : sensibilisation et formation, accompagnement des publics, "
+              "communication"},
+    {"key": "partenariat", "weight": 1, "max": 3,
+     "label": "Partenariat et mise en réseau des acteurs"},
+    {"key": "evaluation", "weight": 1, "max": 3,
+     "label": "Évaluation et contribution à l'observation des discriminations"},
+]
+
+VITROLLES_STAFF: list[tuple[str, str, str]] = [
+    ("instructor", "m.ricci@ville-vitrolles.example.org", "Mélanie Ricci"),
+    ("finance", "s.girard@ville-vitrolles.example.org", "Stéphane Girard"),
+    # The jury: the elected referent of the plan and the Défenseur des droits' delegate.
+    ("juror", "r.aitali@ville-vitrolles.example.org", "Rachida Aït-Ali"),
+    ("juror", "jm.morel@defenseur.example.org", "Jean-Marc Morel"),
+    ("manager", "f.lemaire@ville-vitrolles.example.org", "Françoise Lemaire"),
+]
+LILLE_STAFF: list[tuple[str, str, str]] = [
+    ("instructor", "c.delattre@lillemetropole.example.org", "Caroline Delattre"),
+    ("finance", "b.vandamme@lillemetropole.example.org", "Benoît Vandamme"),
+    # The jury: the IREV Hauts-de-France and the Défenseur des droits' delegate.
+    ("juror", "n.lefebvre@irev.example.org", "Nathalie Lefebvre"),
+    ("juror", "k.haddouche@defenseur59.example.org", "Karim Haddouche"),
+    ("manager", "s.wattebled@lillemetropole.example.org", "Sylvie Wattebled"),
+]
+
+VITROLLES_DOSSIERS: list[Dossier] = [
+    Dossier(
+        "ondes-citoyennes", "in_progress", 3000, 3000, 16.2, ("education", "citoyennete"),
+        ("origine", "religion"),
+        "Semaine du 21 mars : une radio éphémère dans les collèges REP et REP+",
+        "Les élèves des deux collèges de l'éducation prioritaire préparent en ateliers "
+        "puis animent en direct, pendant la semaine du 21 mars, une radio éphémère sur "
+        "les préjugés, le racisme et l'antisémitisme, avec des invités du territoire.",
+        "Former 40 collégiens aux techniques radio ; 15 heures d'antenne ; une "
+        "restitution commune avec les autres projets de l'appel.",
+        "Collégiens de 4e et de 3e des collèges REP et REP+ de Vitrolles", 40,
+        ("vitrolles_liourat", "vitrolles_pins"), jury="SS", flags=("first_session",
+                                                                   "march21")),
+    Dossier(
+        "voix-melees", "in_progress", 4000, 4000, 16.6, ("culture_sport", "education"),
+        ("handicap", "origine"),
+        "« Tous pareils, tous différents » : théâtre en français et en langue des signes",
+        "Une pièce créée avec des élèves de CM2 et des comédiens sourds, jouée en "
+        "français et en langue des signes française le 21 mars à la salle des fêtes, "
+        "puis dans les écoles, suivie d'un échange sur les stéréotypes.",
+        "Trois représentations ; 450 enfants spectateurs ; 25 élèves sur scène ; un "
+        "atelier d'initiation à la LSF par classe.",
+        "Écoliers de CM1 et de CM2 et leurs familles", 450, ("vitrolles",), jury="SS",
+        flags=("first_session", "march21")),
+    Dossier(
+        "pins-solidaires", "contracted", 2500, 2500, 15.4, ("citoyennete", "loisirs"),
+        ("origine", "sexe", "lieu_residence"),
+        "Jeu de piste géant contre les discriminations dans le quartier des Pins",
+        "Un jeu de piste dans tout le quartier, conçu avec les enfants des accueils de "
+        "loisirs : à chaque étape, une situation de discrimination à reconnaître et une "
+        "réponse à trouver, avec les commerçants et les services de proximité.",
+        "12 étapes ; 200 participants ; 30 enfants concepteurs ; un livret réutilisable "
+        "par les écoles.",
+        "Enfants de 8 à 12 ans et familles du quartier des Pins", 200,
+        ("vitrolles_pins",), jury="SS", flags=("first_session", "march21")),
+    Dossier(
+        "fiertes-med", "granted", 2000, 2000, 15.0, ("citoyennete", "culture_sport"),
+        ("orientation_sexuelle", "identite_genre"),
+        "17 mai à Vitrolles : exposition et ciné-débat contre la haine anti-LGBT",
+        "Pour la journée mondiale contre l'homophobie et la transphobie, une exposition "
+        "de témoignages à la médiathèque et un ciné-débat avec le Défenseur des droits, "
+        "précédés d'une intervention auprès des lycéens.",
+        "Accueillir 400 visiteurs ; 120 spectateurs au ciné-débat ; 6 classes de lycée "
+        "sensibilisées.",
+        "Lycéens, agents de la Ville et grand public", 520, ("vitrolles",), jury="SS",
+        flags=("first_session", "may17")),
+    Dossier(
+        "cap-commun", "granted", 3500, 3500, 14.6, ("emploi", "culture_sport"),
+        ("origine", "lieu_residence", "age"),
+        "Challenge « Cap Commun » : recruteurs et candidats dans la même équipe",
+        "Une journée de défis sportifs où recruteurs et demandeurs d'emploi des "
+        "quartiers forment des équipes mixtes, pour se rencontrer autrement, dans le "
+        "cadre du projet « Au-delà de l'autoroute, cassons les frontières ».",
+        "Réunir 15 entreprises et 60 candidats ; 20 entretiens dans le mois qui suit.",
+        "Demandeurs d'emploi des quartiers prioritaires ; recruteurs du bassin", 75,
+        ("vitrolles_liourat", "vitrolles_pins"), jury="SS",
+        flags=("first_session", "may17")),
+    Dossier(
+        "memoire-berre", "proposed", 2000, 2000, 14.1, ("education", "citoyennete"),
+        ("origine", "ethnie_nation_race", "religion"),
+        "Préparer la visite du Camp des Milles : ateliers mémoire avec les CM2",
+        "Des ateliers en classe avant et après la sortie des CM2 au Camp des Milles : "
+        "récits de vie, archives locales, et une exposition des élèves présentée le "
+        "21 mars.",
+        "Accompagner 8 classes ; 200 élèves ; une exposition itinérante.",
+        "Élèves de CM2 et leurs enseignants", 200, ("vitrolles",), jury="SS",
+        flags=("first_session", "march21")),
+    Dossier(
+        "cafe-possibles", "waitlisted", 3000, None, 12.4, ("acces_aux_droits",),
+        ("origine", "vulnerabilite_economique", "lieu_residence"),
+        "Cafés citoyens : libérer la parole sur les discriminations vécues",
+        "Des cafés citoyens mensuels dans les centres sociaux, pour que les habitants "
+        "parlent des discriminations vécues et soient orientés vers la permanence du "
+        "Défenseur des droits à la Maison du Droit.",
+        "Tenir 8 cafés citoyens ; 100 participants ; 15 orientations vers le Défenseur "
+        "des droits.",
+        "Habitants des quartiers prioritaires de Vitrolles", 100, ("vitrolles",),
+        jury="SS", flags=("first_session", "may17")),
+    Dossier(
+        "palette-liourat", "rejected", 1500, None, 8.4, ("loisirs",), ("origine",),
+        "Fresque de printemps au Liourat",
+        "Une fresque murale réalisée avec les habitants pendant les vacances de "
+        "printemps.",
+        "Réaliser une fresque de 20 m².", "Habitants du Liourat", 60,
+        ("vitrolles_liourat",), jury="SS", flags=("first_session", "march21")),
+    Dossier(
+        "clic-critique", "in_review", 2500, None, 14.8, ("education", "citoyennete"),
+        ("origine", "religion", "orientation_sexuelle"),
+        "Haine en ligne : éducation aux médias et à l'information avant le 17 mai",
+        "Des ateliers dans les collèges pour repérer, signaler et ne pas relayer les "
+        "contenus haineux, en lien avec les référents de l'Éducation nationale, et une "
+        "campagne de messages conçue par les élèves pour le 17 mai.",
+        "Animer 20 ateliers ; 500 collégiens ; 10 enseignants formés.",
+        "Collégiens et enseignants de Vitrolles", 510, ("vitrolles",), jury="S-",
+        flags=("may17",)),
+    Dossier(
+        "conteurs-etang", "submitted", 1800, None, None, ("culture_sport", "education"),
+        ("origine", "sexe", "apparence_physique"),
+        "Contes d'ici et d'ailleurs contre les stéréotypes dans les médiathèques",
+        "Des veillées contées dans les médiathèques de la Ville pendant le mois de mars, "
+        "autour des préjugés et de l'égalité filles-garçons, avec un fonds de livres "
+        "dédié.",
+        "Six veillées ; 300 enfants et parents.", "Enfants de 4 à 10 ans et familles",
+        300, ("vitrolles",), flags=("march21",)),
+]
+
+LILLE_DOSSIERS: list[Dossier] = [
+    Dossier(
+        "cle-pour-tous", "in_progress", 15000, 15000, 16.0, ("logement",),
+        ("origine", "patronyme", "vulnerabilite_economique"),
+        "Testing de l'accès au parc locatif privé dans la métropole lilloise",
+        "Une campagne de tests de situation auprès de 300 annonces de location de la "
+        "métropole, la restitution des résultats aux agences et un module de formation "
+        "conçu avec l'IREV Hauts-de-France.",
+        "Tester 300 annonces ; former 40 agents immobiliers ; 20 agences engagées dans "
+        "la charte partenariale du logement.",
+        "Agences immobilières et candidats locataires de la métropole", 340,
+        ("lille", "roubaix", "tourcoing"), jury="SS", flags=("first_session",)),
+    Dossier(
+        "habitat-droits", "contracted", 9000, 9000, 15.2, ("logement", "acces_aux_droits"),
+        ("origine", "lieu_residence", "vulnerabilite_economique"),
+        "Comprendre les attributions de logements sociaux : ateliers pour les demandeurs",
+        "Des ateliers d'information sur le circuit de la demande et les critères "
+        "d'attribution, et un accompagnement des personnes qui s'estiment "
+        "discriminées, avec le guide de la Fondation Abbé Pierre.",
+        "Tenir 24 ateliers ; informer 300 demandeurs ; accompagner 40 recours.",
+        "Demandeurs de logement social des quartiers prioritaires de Roubaix", 300,
+        ("roubaix",), jury="SS", flags=("first_session",)),
+    Dossier(
+        "parrainage-nord", "in_progress", 12000, 12000, 15.8, ("emploi",),
+        ("origine", "lieu_residence", "patronyme"),
+        "Parrainage vers l'emploi des jeunes diplômés des quartiers de Tourcoing",
+        "Des cadres d'entreprises signataires de la charte entreprises et quartiers "
+        "parrainent des jeunes diplômés des QPV jusqu'au premier emploi : réseau, "
+        "préparation aux entretiens, découverte des emplois francs.",
+        "Constituer 60 binômes ; 40 embauches ou contrats en alternance.",
+        "Jeunes diplômés de 20 à 30 ans des QPV de Tourcoing et de Roubaix", 60,
+        ("tourcoing", "roubaix"), jury="SS", flags=("first_session",)),
+    Dossier(
+        "alliance-diversite", "granted", 14000, 14000, 14.4, ("emploi",),
+        ("origine", "sexe", "age", "handicap"),
+        "Diagnostics RH diversité et recrutement sans discriminer dans les TPE-PME",
+        "Un accompagnement de PME et de communes dans un diagnostic RH diversité et "
+        "leur plan d'actions, et des formations aux pratiques d'embauche et de "
+        "management sans discriminer.",
+        "Accompagner 15 structures ; former 120 recruteurs et managers.",
+        "Dirigeants, recruteurs et services RH de la métropole", 120, ("lille",),
+        jury="SS", flags=("first_session",)),
+    Dossier(
+        "ambassadrices-sante", "in_progress", 8000, 8000, 16.5, ("sante", "acces_aux_droits"),
+        ("origine", "vulnerabilite_economique", "langue"),
+        "Ambassadrices santé : l'accès aux soins et les refus de soins à Lille Sud",
+        "Des habitantes formées informent leurs voisins sur leurs droits à la santé, "
+        "les accompagnent chez les professionnels et recueillent les refus de soins "
+        "pour l'observatoire métropolitain des discriminations.",
+        "Former 12 ambassadrices ; informer 400 habitants ; recenser les refus de "
+        "soins.",
+        "Habitants de Lille Sud, en particulier les bénéficiaires de la complémentaire "
+        "santé solidaire", 400, ("lille_sud",), jury="SS", flags=("first_session",)),
+    Dossier(
+        "sante-precarite", "contracted", 10000, 10000, 14.9, ("sante",),
+        ("vulnerabilite_economique", "origine", "etat_sante"),
+        "Santé et précarité : former les professionnels de santé aux refus de soins",
+        "Des sessions de sensibilisation des médecins, dentistes et pharmaciens aux "
+        "refus de soins discriminatoires, et une journée d'étude « Santé et précarité » "
+        "avec le Défenseur des droits.",
+        "Former 80 professionnels de santé ; une journée d'étude de 150 participants.",
+        "Professionnels de santé de Loos, Haubourdin et Lille Sud", 230,
+        ("loos", "lille_sud"), jury="SS", flags=("first_session",)),
+    Dossier(
+        "cap-orientation", "granted", 7000, 7000, 14.1, ("education", "emploi"),
+        ("origine", "lieu_residence"),
+        "Stages de 3e : un réseau d'entreprises pour les collégiens du Nouveau Mons",
+        "Un réseau d'entreprises et de services publics qui accueillent les élèves du "
+        "cycle 4 en séquence d'observation, et la préparation des élèves aux codes "
+        "professionnels, dans le cadre du parcours Avenir.",
+        "Trouver 80 offres de stage ; accompagner 120 collégiens.",
+        "Collégiens de 4e et de 3e du réseau d'éducation prioritaire de Mons-en-Barœul",
+        120, ("mons", "villeneuve"), jury="SS", flags=("first_session",)),
+    Dossier(
+        "reussite-bourgogne", "granted", 11000, 11000, 13.8, ("education",),
+        ("origine", "lieu_residence", "vulnerabilite_economique"),
+        "Mixité sociale et orientation : ateliers au collège et avec les familles",
+        "Des ateliers d'orientation pour les collégiens de La Bourgogne et leurs parents, "
+        "contre l'autocensure et les orientations subies, avec des visites de lycées "
+        "généraux et d'établissements d'enseignement supérieur.",
+        "Accompagner 150 élèves et 80 familles ; 10 visites d'établissements.",
+        "Collégiens et familles du quartier de La Bourgogne à Tourcoing", 230,
+        ("tourcoing",), jury="SS", flags=("first_session",)),
+]
+
+
 # States whose grant was decided at the first session (the others at the second).
 FIRST_SESSION = {*PHASES["later_payments"], *PHASES["settled"]}
 PAST_PROJECT = set(PHASES["report"]) - {"in_progress"}
@@ -840,16 +1162,20 @@ def _split(rng: random.Random, total: int, lines: list[str], weights: list[float
     return {k: v for k, v in out.items() if v}
 
 
-def provisional_budget(rng: random.Random, requested: int) -> dict[str, dict[str, int]]:
-    """A balanced CERFA 12156 budget where the request is 35-75 % of the total cost."""
+def provisional_budget(rng: random.Random, requested: int, line: str = "74_epci"
+                       ) -> dict[str, dict[str, int]]:
+    """A balanced CERFA 12156 budget where the request is 35-75 % of the total cost, on
+    the product ``line`` of the call's owner (``74_epci`` a métropole, ``74_commune`` a
+    commune); two other public bodies and the organisation's own funds make the rest."""
     total = -(-int(requested / rng.uniform(0.35, 0.75)) // 10_000) * 10_000
     volunteering = int(total * rng.uniform(0.04, 0.1)) // 100 * 100
     charges = _split(rng, total - volunteering, ["60", "61", "62", "64"],
                      [0.08, 0.07, 0.25, 0.6])
-    public = ["74_state", "74_commune", "74_department", "74_social", "74_region"]
+    public = [("74_epci" if co == line else co) for co in
+              ("74_state", "74_commune", "74_department", "74_social", "74_region")]
     cofunders = [*rng.sample(public, 2), "75"]
     products = _split(rng, total - requested - volunteering, cofunders, [0.45, 0.35, 0.2])
-    products["74_epci"] = requested
+    products[line] = requested
     if volunteering:
         charges["86"] = products["87"] = volunteering
     return {"charges": charges, "products": products}
@@ -923,11 +1249,18 @@ class Calendar:
 
 @dataclass
 class Loader:
+    """Loads one programme: its staff, the organisations it brings, its fund and calls,
+    its applications. The authorities, the applicants and their organisations are
+    shared by every programme's loader (applicants are platform-wide)."""
+
     rng: random.Random
     calendar: Calendar
+    programme: Programme
+    authorities: dict[str, Authority] = field(default_factory=dict)
     staff: dict[str, list[User]] = field(default_factory=dict)
     members: dict[str, User] = field(default_factory=dict)
     orgs: dict[str, Organisation] = field(default_factory=dict)
+    sirets: set[str] = field(default_factory=set)
     call: Call | None = None
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -935,10 +1268,18 @@ class Loader:
         self.counters[name] = self.counters.get(name, start - 1) + 1
         return self.counters[name]
 
+    @property
+    def authority(self) -> Authority:
+        return self.authorities[self.programme.authority]
+
     # -- people and organisations ----------------------------------------------------
     def create_staff(self) -> None:
-        for role, email, name in STAFF:
-            user = accounts.create_user(email, DEMO_PASSWORD, [role], name)
+        """The programme's staff, their roles held in its authority (the admin's are
+        platform-wide)."""
+        for role, email, name in self.programme.staff:
+            held_in = None if role in PLATFORM_ROLES else self.authority.id
+            user = accounts.create_user(email, DEMO_PASSWORD, [role], name,
+                                        authority_id=held_in)
             self.staff.setdefault(role, []).append(user)
         db.session.commit()
 
@@ -946,22 +1287,21 @@ class Loader:
         return self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
 
     def create_organisations(self) -> None:
-        taken: set[str] = set()
-        for org in ORGS:
+        for org in self.programme.orgs:
             first, last = FEATURED_PEOPLE if org.key == FEATURED_ORG else self.person()
             email = f"{ascii_slug(first)[0]}.{ascii_slug(last)}@{org.key}.example.org"
             user = accounts.create_user(email, DEMO_PASSWORD, ["applicant"],
                                         f"{first} {last}")
             self.members[org.key] = user
             self.orgs[org.key] = organisations.create_organisation(
-                user, self.organisation_data(org, taken))
+                user, self.organisation_data(org))
 
-    def organisation_data(self, org: Org, taken: set[str]) -> dict:
-        place = PLACES[org.place]
+    def organisation_data(self, org: Org) -> dict:
+        place = ALL_PLACES[org.place]
         iban, bic = make_iban(self.rng)
         first, last = self.person()
         return {
-            "name": org.name, "siret": make_siret(self.rng, taken),
+            "name": org.name, "siret": make_siret(self.rng, self.sirets),
             "rna": make_rna(self.rng, place.postcode) if org.association else "",
             "address": org.street, "postcode": place.postcode, "city": place.commune,
             "legal_representative": f"{first} {last}",
@@ -972,16 +1312,18 @@ class Loader:
 
     def phone(self, place: Place) -> str:
         """A landline with the area's prefix (04 91 Marseille, 04 90 Salon and Pertuis,
-        04 42 elsewhere around the étang de Berre, Aix and Aubagne)."""
-        area = "91" if place.commune == "Marseille" else \
-            "90" if place.postcode in {"13300", "13330", "84120"} else "42"
+        04 42 elsewhere around the étang de Berre, Aix and Aubagne, 03 20 Lille's)."""
+        area = "03 20" if place.postcode.startswith("59") else \
+            "04 91" if place.commune == "Marseille" else \
+            "04 90" if place.postcode in {"13300", "13330", "84120"} else "04 42"
         digits = " ".join(f"{self.rng.randint(0, 99):02d}" for _ in range(3))
-        return f"04 {area} {digits}"
+        return f"{area} {digits}"
 
     # -- fund and calls ------------------------------------------------------------
     def create_calls(self) -> None:
-        fund = calls.create_fund(FUND)
-        calls.create_call(self.history_call_data(fund))
+        fund = calls.create_fund({**self.programme.fund, "authority_id": self.authority.id})
+        if self.programme.history:
+            calls.create_call(self.history_call_data(fund))
         self.call = calls.create_call(self.current_call_data(fund))
         calls.set_jury(self.call, [u.id for u in self.staff["juror"]])
 
@@ -994,32 +1336,22 @@ class Loader:
                            "ont été instruits hors plateforme, par messagerie et tableur.",
             "opens_at": Calendar.at(date(year, 3, 3), 9),
             "closes_at": Calendar.at(date(year, 5, 30), 12),
-            "rules": self.rules(), "grid": GRID, "scale": 20, "min_total": Decimal(10),
+            "rules": METROPOLE_RULES, "grid": GRID, "scale": 20, "min_total": Decimal(10),
             "min_reviews": 2, "overflow": "partial",
         }
 
     def current_call_data(self, fund: Fund) -> dict:
         return {
-            "fund_id": fund.id, "fiscal_year": FISCAL_YEAR, "budget_cents": BUDGET_CENTS,
-            "title": f"Appel à projets {FISCAL_YEAR} — Fonds d'initiative du PMLCD",
-            "description": CALL_DESCRIPTION,
+            "fund_id": fund.id, "fiscal_year": FISCAL_YEAR, **self.programme.call,
             "opens_at": Calendar.at(self.calendar.opens_on, 9),
             "closes_at": Calendar.at(self.calendar.closes_on, 12),
-            "envelopes": [{"key": key, "label": label, "budget_cents": _euros(amount)}
-                          for key, (label, amount) in TERRITORIES.items()],
-            "rules": self.rules(), "grid": GRID, "scale": 20, "min_total": Decimal(10),
-            "min_reviews": 2, "overflow": "partial", "partial_min_share": Decimal("0.5"),
         }
-
-    @staticmethod
-    def rules() -> dict:
-        return {"min_request_cents": 1_000_00, "max_request_cents": 15_000_00,
-                "max_share_of_cost": Decimal("0.8")}
 
     # -- applications --------------------------------------------------------------
     def create_application(self, dossier: Dossier) -> Application:
-        places = [PLACES.get(p) for p in dossier.places]
-        org_place = PLACES[next(o.place for o in ORGS if o.key == dossier.org)]
+        places = [ALL_PLACES.get(p) for p in dossier.places]
+        org_place = ALL_PLACES[ORG_PLACES[dossier.org]]
+        envelope = (places[0] or org_place).territory if self.call.envelopes else None
         data = {
             "call_id": self.call.id, "organisation_id": self.orgs[dossier.org].id,
             "title": dossier.title, "summary": dossier.summary,
@@ -1027,13 +1359,14 @@ class Loader:
             "domains": list(dossier.domains), "grounds": list(dossier.grounds),
             "territories": [p.label if p else raw for p, raw in zip(places, dossier.places,
                                                                      strict=True)],
-            "envelope": (places[0] or org_place).territory,
+            "envelope": envelope,
             "beneficiaries": dossier.beneficiaries,
         }
         if "partial" not in dossier.flags:
             data.update(self.schedule(dossier))
             data["requested_cents"] = _euros(dossier.requested)
-            data["budget"] = provisional_budget(self.rng, _euros(dossier.requested))
+            data["budget"] = provisional_budget(self.rng, _euros(dossier.requested),
+                                                self.programme.fund["owner_product_line"])
         return applications.create(self.members[dossier.org], data)
 
     def schedule(self, dossier: Dossier) -> dict[str, date]:
@@ -1045,6 +1378,9 @@ class Loader:
         else:
             starts = today + timedelta(days=self.rng.randint(30, 75))
             ends = starts + timedelta(days=self.rng.randint(120, 300))
+        if event := next((EVENTS[f] for f in dossier.flags if f in EVENTS), None):
+            ends = next_event(event, after=today + timedelta(days=30)) + timedelta(days=7)
+            starts = min(starts, ends - timedelta(days=30))
         return {"starts_on": starts, "ends_on": ends}
 
     # -- actors --------------------------------------------------------------------
@@ -1054,6 +1390,17 @@ class Loader:
             return self.members[dossier.org]
         west = app.envelope is not None and app.envelope.key in WEST
         return self.staff[role][1 if west else 0]
+
+
+# The events a project leads up to (Dossier flags): the 21 March and the 17 May.
+EVENTS: dict[str, tuple[int, int]] = {"march21": (3, 21), "may17": (5, 17)}
+
+
+def next_event(month_day: tuple[int, int], after: date) -> date:
+    """The first ``month_day`` after ``after``: the next edition of the event."""
+    month, day = month_day
+    this_year = date(after.year, month, day)
+    return this_year if this_year > after else date(after.year + 1, month, day)
 
 
 # -- the paths ---------------------------------------------------------------------
@@ -1174,7 +1521,7 @@ class Driver:
     def review_data(self, juror: int, part: str) -> dict:
         target = (self.dossier.score or 12) + JUROR_BIAS[juror]
         scores = {}
-        for criterion in GRID:
+        for criterion in self.loader.programme.call["grid"]:
             high = criterion["max"]
             raw = self.rng.gauss(target / 20 * high, 0.1 * high)
             scores[criterion["key"]] = Decimal(str(min(max(round(raw * 2) / 2, 0), high)))
@@ -1216,7 +1563,8 @@ class Driver:
     def data_sign_convention(self) -> dict:
         signed = self.calendar.decided_on(self.first_session) + timedelta(days=7)
         return {"convention": {
-            "reference": f"PMLCD-{FISCAL_YEAR}-{self.loader.next('convention'):03d}",
+            "reference": f"{self.loader.programme.convention_prefix}-{FISCAL_YEAR}-"
+                         f"{self.loader.next('convention'):03d}",
             "signed_on": signed.isoformat(),
             "schedule": [{"kind": "advance", "share": str(ADVANCE_SHARE)},
                          {"kind": "balance", "share": str(1 - ADVANCE_SHARE)}]}}
@@ -1290,6 +1638,106 @@ BUREAU = "Bureau de la Métropole Aix-Marseille-Provence"
 WHAT_IFS = ({"overflow": "skip"}, {"budget_cents": 25_000_00})
 
 
+@dataclass(frozen=True)
+class Programme:
+    """One authority's fund and current call as the demo tells them: its staff, the
+    organisations it brings (others apply too), the dossiers, and how its year went (the
+    jury's sessions, the body that deliberates and its references, the public draws)."""
+
+    authority: str
+    staff: list[tuple[str, str, str]]
+    orgs: list[Org]
+    fund: dict
+    call: dict  # the current call's settings, but its fund, year and dates
+    dossiers: list[Dossier]
+    body: str
+    references: tuple[str, str]  # the deliberations of the first and second sessions
+    convention_prefix: str
+    seed: int
+    sessions: tuple[int, ...] = (1, 2)
+    draws: dict[bool, str] = field(default_factory=lambda: DRAWS)
+    what_ifs: tuple[dict, ...] = WHAT_IFS
+    history: bool = False  # last year's call, instructed outside the platform
+
+
+METROPOLE_RULES = {"min_request_cents": 1_000_00, "max_request_cents": 15_000_00,
+                   "max_share_of_cost": Decimal("0.8")}
+METROPOLE_PROGRAMME = Programme(
+    authority=METROPOLE, staff=STAFF, orgs=ORGS, fund=FUND,
+    call={"title": f"Appel à projets {FISCAL_YEAR} — Fonds d'initiative du PMLCD",
+          "description": CALL_DESCRIPTION, "budget_cents": BUDGET_CENTS,
+          "envelopes": [{"key": key, "label": label, "budget_cents": _euros(amount)}
+                        for key, (label, amount) in TERRITORIES.items()],
+          "rules": METROPOLE_RULES, "grid": GRID, "scale": 20, "min_total": Decimal(10),
+          "min_reviews": 2, "overflow": "partial", "partial_min_share": Decimal("0.5")},
+    dossiers=DOSSIERS, body=BUREAU,
+    references=(f"CSOC 004-3127/{FISCAL_YEAR % 100}/BM", f"CSOC 009-3388/{FISCAL_YEAR % 100}/BM"),
+    convention_prefix="PMLCD", seed=SEED, history=True)
+
+VITROLLES_PROGRAMME = Programme(
+    authority=VITROLLES, staff=VITROLLES_STAFF, orgs=VITROLLES_ORGS,
+    fund={"name": "Appel à projets du Plan local de lutte contre les discriminations, le "
+                  "racisme et l'antisémitisme (PLCDRA)",
+          "owner_name": "Ville de Vitrolles", "owner_siret": VITROLLES_SIRET,
+          "imputation": {"chapter": "65", "nature": "6574", "function": "025",
+                         "subpolicy": "PLCDRA"},
+          "owner_product_line": "74_commune"},
+    call={"title": f"Appel à projets {FISCAL_YEAR} — Temps forts du 21 mars et du 17 mai "
+                   "contre les discriminations",
+          "description": (
+              "L'appel à projets du Plan local de lutte contre les discriminations, le "
+              "racisme et l'antisémitisme de la Ville de Vitrolles soutient une dizaine "
+              "d'actions par an dans les écoles, les collèges, les quartiers et les lieux "
+              "culturels, autour de deux temps forts : le 21 mars, Journée internationale "
+              "pour l'élimination de la discrimination raciale, et le 17 mai, journée "
+              "mondiale contre l'homophobie et la transphobie. Les jeunes Vitrollais sont "
+              "le public prioritaire ; l'éducation aux médias et la lutte contre la haine "
+              "en ligne sont encouragées.\n\n"
+              "Subvention de 500 € à 5 000 €, dans la limite de 80 % du coût du projet ; "
+              "les subventions sont votées par le Conseil municipal."),
+          "budget_cents": 18_000_00,
+          "rules": {"min_request_cents": 500_00, "max_request_cents": 5_000_00,
+                    "max_share_of_cost": Decimal("0.8")},
+          "grid": VITROLLES_GRID, "scale": 20, "min_total": Decimal(10), "min_reviews": 2,
+          "overflow": "partial", "partial_min_share": Decimal("0.5")},
+    dossiers=VITROLLES_DOSSIERS, body="Conseil municipal de Vitrolles",
+    references=(f"DEL-{FISCAL_YEAR}-0147", f"DEL-{FISCAL_YEAR}-0212"),
+    convention_prefix="VIT-PLCDRA", seed=SEED + 1, sessions=(1,),
+    draws={True: "5 14 22 31 47", False: ""})
+
+LILLE_PROGRAMME = Programme(
+    authority=LILLE, staff=LILLE_STAFF, orgs=LILLE_ORGS,
+    fund={"name": "Appel à projets Prévention et lutte contre les discriminations (PTLCD)",
+          "owner_name": "Métropole Européenne de Lille", "owner_siret": LILLE_SIRET,
+          "imputation": {"chapter": "65", "nature": "65748", "function": "552",
+                         "subpolicy": "PTLCD"},
+          "owner_product_line": "74_epci"},
+    call={"title": f"Appel à projets {FISCAL_YEAR} — Lutte contre les discriminations : "
+                   "emploi, logement, santé, éducation",
+          "description": (
+              "Dans le cadre de son Plan territorial de prévention et de lutte contre les "
+              "discriminations, la Métropole Européenne de Lille soutient les projets des "
+              "associations sur ses quatre priorités : l'emploi, le logement, la santé, "
+              "l'éducation et l'orientation, en priorité au bénéfice des habitants des 26 "
+              "quartiers prioritaires. Sont attendues des actions de sensibilisation et "
+              "de formation des acteurs, d'accompagnement des publics et de "
+              "communication.\n\n"
+              "Subvention de 3 000 € à 20 000 €, dans la limite de 80 % du coût du "
+              "projet ; les subventions sont attribuées par le Bureau métropolitain."),
+          "budget_cents": 100_000_00,
+          "rules": {"min_request_cents": 3_000_00, "max_request_cents": 20_000_00,
+                    "max_share_of_cost": Decimal("0.8")},
+          "grid": LILLE_GRID, "scale": 20, "min_total": Decimal(10), "min_reviews": 2,
+          "overflow": "partial", "partial_min_share": Decimal("0.5")},
+    dossiers=LILLE_DOSSIERS, body="Bureau de la Métropole Européenne de Lille",
+    references=(f"{FISCAL_YEAR % 100} B 0418", f"{FISCAL_YEAR % 100} B 0533"),
+    convention_prefix="MEL-PTLCD", seed=SEED + 2, sessions=(1,),
+    draws={True: "2 11 19 36 40", False: ""})
+
+PROGRAMMES = (METROPOLE_PROGRAMME, VITROLLES_PROGRAMME, LILLE_PROGRAMME)
+ORG_PLACES = {o.key: o.place for o in [*ORGS, *VITROLLES_ORGS, *LILLE_ORGS]}
+
+
 @dataclass
 class Story:
     """The call's year as the instructors lived it: the dossiers before review go their
@@ -1307,10 +1755,10 @@ class Story:
         return self.loader.staff["instructor"][0]
 
     def play(self) -> None:
-        for dossier in DOSSIERS:
+        for dossier in self.loader.programme.dossiers:
             driver = Driver(self.loader, dossier, self.loader.create_application(dossier))
             self.drivers.append(driver.advance(until="close_review"))
-        for session in (1, 2):
+        for session in self.loader.programme.sessions:
             self.session(session)
         for driver in self.wave(3):
             driver.advance()
@@ -1324,7 +1772,7 @@ class Story:
         for driver in drivers:
             driver.advance()  # close the review: reviewed, ready for the run
         if not first:
-            for overrides in WHAT_IFS:
+            for overrides in self.loader.programme.what_ifs:
                 allocation.simulate(self.loader.call, self.instructor, overrides,
                                     seed=self.seed(first))
         allocation.commit(self.loader.call, self.instructor, seed=self.seed(first))
@@ -1343,7 +1791,8 @@ class Story:
             driver.advance()
 
     def seed(self, first: bool) -> str:
-        return f"Loto {self.loader.calendar.drawn_on(first).isoformat()} : {DRAWS[first]}"
+        draw = self.loader.programme.draws[first]
+        return f"Loto {self.loader.calendar.drawn_on(first).isoformat()} : {draw}"
 
     def promote(self, driver: Driver) -> None:
         """The first waitlisted application the freed money can fund, at what fits."""
@@ -1366,8 +1815,8 @@ class Story:
             return
         calendar = self.loader.calendar
         outcome = deliberations.grant(self.loader.call, self.instructor, {
-            "body": BUREAU,
-            "reference": f"CSOC {'004-3127' if first else '009-3388'}/{FISCAL_YEAR % 100}/BM",
+            "body": self.loader.programme.body,
+            "reference": self.loader.programme.references[0 if first else 1],
             "date": calendar.decided_on(first).isoformat()}, [d.app.id for d in drivers])
         if outcome.refused:
             raise RuntimeError(f"the Bureau refused {outcome.refused}")
@@ -1379,8 +1828,10 @@ class Story:
 
 def empty_database() -> None:
     """Delete every row, children before parents (SQL DELETE: the audit trail refuses
-    ORM deletes by design)."""
+    ORM deletes by design). Authorities first lose their parents: SQLite checks the
+    self-reference row by row."""
     db.session.rollback()
+    db.session.execute(update(Authority).values(parent_id=None))
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
     db.session.commit()
@@ -1393,13 +1844,60 @@ def _check_not_loaded() -> None:
             "pour la recharger.")
 
 
-def _logins(loader: Loader) -> list[Login]:
-    staff = [(role, email, DEMO_PASSWORD) for role, email, _ in STAFF]
-    incomplete = next(d.org for d in DOSSIERS if d.state == "incomplete"
-                      and d.org != FEATURED_ORG)
-    applicants = [("applicant", loader.members[key].email, DEMO_PASSWORD)
-                  for key in (FEATURED_ORG, incomplete)]
-    return [*staff, *applicants]
+def create_authorities() -> dict[str, Authority]:
+    """The authorities, parents first, through the service (as the operator)."""
+    created: dict[str, Authority] = {}
+    for spec in AUTHORITIES:
+        created[spec.key] = authorities.create_authority(None, {
+            "name": spec.name, "kind": spec.kind, "siret": spec.siret,
+            "parent_id": created[spec.parent].id if spec.parent else None})
+    return created
+
+
+def _logins(loaders: list[Loader]) -> list[Login]:
+    """One login per role and authority: the platform's (the admin; two applicants, the
+    second's association applying to two authorities' calls), then each authority's
+    staff, the métropole's first."""
+    platform = [(role, email, DEMO_PASSWORD) for role, email, _ in STAFF
+                if role in PLATFORM_ROLES]
+    members = loaders[0].members
+    applicants = [("applicant", members[key].email, DEMO_PASSWORD)
+                  for key in (FEATURED_ORG, SHARED_ORG)]
+    staff = []
+    for loader in loaders:
+        first_of_role = {role: email for role, email, _ in reversed(loader.programme.staff)}
+        staff += [(role, email, DEMO_PASSWORD) for role, email in first_of_role.items()
+                  if role not in PLATFORM_ROLES]
+    return [*platform, *applicants, *sorted(staff, key=_by_authority_then_role(loaders))]
+
+
+def _by_authority_then_role(loaders: list[Loader]):
+    order = {email: i for i, loader in enumerate(loaders)
+             for _, email, _ in loader.programme.staff}
+    roles = ["instructor", "finance", "juror", "manager"]
+    return lambda login: (order[login[1]], roles.index(login[0]))
+
+
+def login_table(logins: list[Login]) -> str:
+    """The logins as ``aap demo`` prints them: grouped by the authority each role is
+    held in (read from the database), platform-wide ones first."""
+    groups: dict[int | None, list[str]] = {}
+    for role, email, password in logins:
+        user = accounts.find_by_email(email)
+        held = min(user.role_authorities(role), key=lambda a: (a is not None, a or 0))
+        groups.setdefault(held, []).append(f"  {role:<11} {email:<46} {password}")
+    lines = ["Demo loaded. One login per role and authority:"]
+    for authority_id, rows in groups.items():
+        lines += ["", _heading(authority_id), *rows]
+    return "\n".join(lines)
+
+
+def _heading(authority_id: int | None) -> str:
+    if authority_id is None:
+        return "Platform-wide (administration, applicants)"
+    authority = db.session.get(Authority, authority_id)
+    parent = f", under {authority.parent.name}" if authority.parent else ""
+    return f"{authority.name} ({authority.kind}, SIRET {authority.siret}{parent})"
 
 
 @contextmanager
@@ -1420,23 +1918,30 @@ def _cheap_hashing() -> Iterator[None]:
 
 
 def load_demo(reset: bool = True) -> list[Login]:
-    """Load the demo (after emptying the database if ``reset``); return the logins
-    as (role, email, password)."""
+    """Load the demo (after emptying the database if ``reset``); return one login per
+    role and authority as (role, email, password) (see :func:`login_table`)."""
     if reset:
         empty_database()
     else:
         _check_not_loaded()
-    loader = Loader(rng=random.Random(SEED), calendar=Calendar(to_paris(now()).date()))
+    calendar = Calendar(to_paris(now()).date())
+    shared = {"authorities": create_authorities(), "members": {}, "orgs": {},
+              "sirets": set()}
+    loaders = [Loader(random.Random(p.seed), calendar, p, **shared) for p in PROGRAMMES]
     with _cheap_hashing():
-        loader.create_staff()
-        loader.create_organisations()
-    loader.create_calls()
-    Story(loader).play()
+        for loader in loaders:
+            loader.create_staff()
+            loader.create_organisations()
+    for loader in loaders:
+        loader.create_calls()
+        Story(loader).play()
     db.session.commit()
-    return _logins(loader)
+    return _logins(loaders)
 
 
-def demo_call() -> Call | None:
-    """The demo's current call (for tests and scripts)."""
-    return db.session.scalar(select(Call).where(Call.fiscal_year == FISCAL_YEAR)
-                             .order_by(Call.id.desc()))
+def demo_call(programme: Programme = METROPOLE_PROGRAMME) -> Call | None:
+    """A programme's current call, the métropole's by default (for tests and scripts)."""
+    return db.session.scalar(
+        select(Call).join(Fund, Call.fund_id == Fund.id)
+        .where(Call.fiscal_year == FISCAL_YEAR, Fund.name == programme.fund["name"])
+        .order_by(Call.id.desc()))

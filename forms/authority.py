@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from aap.services import identifiers
 from aap.services.staff_invitations import STAFF_ROLE_LABELS
 from forms.account import RegisterForm
 from forms.fields import MultiCheckboxField, ServiceProblems
@@ -43,6 +45,13 @@ class AuthorityForm(ServiceProblems, FlaskForm):
         Length(max=20, message=_l("Le SIRET compte 14 chiffres."))],
         render_kw={"inputmode": "numeric", "autocomplete": "off"})
     parent_id = SelectField(_l("Collectivité parente"), choices=[], validate_choice=False)
+
+    def validate_siret(self, field) -> None:
+        """Checked here too, so that a wrong SIRET shows with the form's other problems."""
+        try:
+            identifiers.clean_siret(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(_(str(exc))) from exc
 
     def set_parents(self, authorities: list[tuple[int, str]]) -> None:
         self.parent_id.choices = [

@@ -153,6 +153,16 @@ def test_creation_refused_with_a_french_message_and_the_typed_values_kept(
     assert _count() == before
 
 
+def test_every_problem_of_the_form_is_said_at_once(client, log_in, tree):
+    log_in(who("admin", tree))
+    data = _form(client, "/admin/collectivites/nouvelle") | {
+        "name": "", "kind": "", "siret": "2130004170001", "parent_id": ""}
+    response = client.post("/admin/collectivites/nouvelle", data=data)
+    assert response.status_code == 422
+    summary = re.search(r'id="error-summary".*?</ul>', text(response), re.S).group(0)
+    assert re.findall(r'<a href="#(\w+)">', summary) == ["name", "kind", "siret"]
+
+
 @pytest.mark.parametrize("below", ["aix", "vitrolles"])
 def test_an_authority_cannot_be_put_under_itself_or_a_descendant(client, log_in, tree,
                                                                  below):

@@ -1,7 +1,8 @@
 """``aap export``: workbooks and open-data files written to a file from the command line.
 
 The CLI runs on the server as the platform operator, for no user: it exports every call
-(``--year`` takes every call of the fiscal year), where the web pages, the API and the
+(``--year`` takes every call of the fiscal year; with ``--authority ID``, those of that
+authority and of the authorities below it), where the web pages, the API and the
 background jobs export the calls that ``policies.exportable_calls`` gives their user.
 """
 
@@ -19,9 +20,24 @@ def export() -> None:
     """Export workbooks and open-data files (as the platform operator: every call)."""
 
 
-def _one_of(call_id: int | None, year: int | None) -> None:
+def _one_of(call_id: int | None, year: int | None, authority_id: int | None = None) -> None:
     if (call_id is None) == (year is None):
         raise click.UsageError("give either --call ID or --year YYYY, not both")
+    if authority_id is not None and year is None:
+        raise click.UsageError("--authority goes with --year")
+
+
+def _known_authority(authority_id: int | None) -> None:
+    from aap.extensions import db
+    from aap.models import Authority
+
+    if authority_id is not None and db.session.get(Authority, authority_id) is None:
+        raise click.ClickException(f"no authority with id {authority_id}")
+
+
+AUTHORITY = click.option("--authority", "authority_id", type=click.IntRange(min=1),
+                         help="With --year: only this authority's calls and those of the "
+                              "authorities below it.")
 
 
 def _write_atomically(out: Path, write) -> None:
@@ -39,23 +55,27 @@ def _write_atomically(out: Path, write) -> None:
 @click.option("--call", "call_id", type=click.IntRange(min=1), help="One call, by id.")
 @click.option("--year", type=click.IntRange(2000, 2100),
               help="Every call of this fiscal year.")
+@AUTHORITY
 @click.option("--out", required=True, help="The .xlsx file to write.",
               type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @with_appcontext
-def balance(call_id: int | None, year: int | None, out: Path) -> None:
-    """The balance-sheet workbook (SPEC 6) of a call or of a fiscal year."""
+def balance(call_id: int | None, year: int | None, authority_id: int | None,
+            out: Path) -> None:
+    """The balance-sheet workbook (SPEC 6) of a call or of a fiscal year (of an authority
+    and its descendants, grouped by authority)."""
     from aap.extensions import db
     from aap.models import Call
     from aap.services.exports import balance as workbook
 
-    _one_of(call_id, year)
+    _one_of(call_id, year, authority_id)
+    _known_authority(authority_id)
     if call_id is not None:
         call = db.session.get(Call, call_id)
         if call is None:
             raise click.ClickException(f"no call with id {call_id}")
         calls = [call]
     else:
-        calls = workbook.every_call_of_year(year)
+        calls = workbook.every_call_of_year(year, authority_id)
     _write_atomically(out, lambda handle: workbook.write_balance(handle, calls))
     click.echo(f"wrote {out} ({len(calls)} call(s))")
 
@@ -64,6 +84,7 @@ def balance(call_id: int | None, year: int | None, out: Path) -> None:
 @click.option("--call", "call_id", type=click.IntRange(min=1), help="One call, by id.")
 @click.option("--year", type=click.IntRange(2000, 2100),
               help="Every call of this fiscal year.")
+@AUTHORITY
 @click.option("--out", required=True, help="The .csv file to write.",
               type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--check", is_flag=True,
@@ -71,16 +92,19 @@ def balance(call_id: int | None, year: int | None, out: Path) -> None:
                    "installed) and its custom checks (SIRET, an id or an RNA per row); "
                    "exit 1 on any problem.")
 @with_appcontext
-def scdl_file(call_id: int | None, year: int | None, out: Path, check: bool) -> None:
-    """The SCDL subventions open-data CSV (SPEC 6) of a call or of a fiscal year."""
+def scdl_file(call_id: int | None, year: int | None, authority_id: int | None, out: Path,
+              check: bool) -> None:
+    """The SCDL subventions open-data CSV (SPEC 6) of a call or of a fiscal year (of an
+    authority and its descendants)."""
     from aap.extensions import db
     from aap.models import Call
     from aap.services.exports import scdl
 
-    _one_of(call_id, year)
+    _one_of(call_id, year, authority_id)
+    _known_authority(authority_id)
     if call_id is not None and db.session.get(Call, call_id) is None:
         raise click.ClickException(f"no call with id {call_id}")
-    calls = [call_id] if call_id is not None else scdl.calls_of_year(year)
+    calls = [call_id] if call_id is not None else scdl.calls_of_year(year, authority_id)
     written: list[int] = []
     _write_atomically(out, lambda handle: written.append(scdl.write_scdl(handle, calls)))
     click.echo(f"wrote {out} ({written[0]} grant(s), {len(calls)} call(s))")

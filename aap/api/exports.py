@@ -39,9 +39,9 @@ class BalanceYearArgs(StrictSchema):
     fiscal_year = QueryInteger(required=True, minimum=2000, maximum=2100, metadata={
         "description": "the fiscal year whose calls the workbook covers"})
     authority_id = QueryInteger(maximum=MAX_ID, metadata={
-        "description": "reserved for authorities (SPEC 7.1): accepted, and without effect "
-                       "until authorities exist; the workbook covers every call of the "
-                       "year that the caller may export"})
+        "description": "only the calls of this authority and of the authorities below it "
+                       "(404 when the caller does not read it); without it, every call of "
+                       "the year that the caller may export"})
 
 
 def _workbook(calls: list, filename: str):
@@ -78,11 +78,12 @@ def balance_of_call(call_id):
               description=WORKBOOK)
 def balance_of_year(args):
     """The balance-sheet workbook of every call of the fiscal year that the caller may
-    export (finance, instructor); a year without calls gives the sheets with their
+    export (finance, instructor), or, with ``authority_id``, of that authority and its
+    descendants, grouped by authority; a year without calls gives the sheets with their
     headers alone."""
-    year = args["fiscal_year"]
-    calls = balance.calls_for_year(current_api_user(), year)
-    return _workbook(calls, balance.filename(year=year))
+    year, authority_id = args["fiscal_year"], args.get("authority_id")
+    calls = balance.calls_for_year(current_api_user(), year, authority_id)
+    return _workbook(calls, balance.filename(year=year, authority_id=authority_id))
 
 
 @blp.route("/calls/<int:call_id>/exports/jury.xlsx", methods=["GET"])
@@ -92,6 +93,6 @@ def balance_of_year(args):
 @blp.response(200, content_type=XLSX)
 def jury_report(call_id):
     """The jury report: scores per juror and criterion, aggregates, flags (instructor)."""
-    call = call_or_404(call_id)
+    call = call_or_404(call_id, "instructor")
     return send_file(io.BytesIO(jury.build(call)), mimetype=XLSX, as_attachment=True,
                      download_name=f"jury-appel-{call.id}.xlsx")

@@ -40,7 +40,7 @@ from sqlalchemy import func, select, update
 from aap.database import write_transaction
 from aap.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
-from aap.models import Call, ExportJob, User
+from aap.models import Authority, Call, ExportJob, User
 from aap.models.jobs import PENDING_STATUSES, JobStatus
 from aap.services import policies
 from aap.timeutil import now
@@ -112,6 +112,13 @@ def exportable_call(user: User, params: Mapping[str, Any]) -> Call:
 
 def fiscal_year_param(params: Mapping[str, Any]) -> int:
     return _int_param(params, "fiscal_year", 1900, 2999)
+
+
+def authority_param(params: Mapping[str, Any]) -> int | None:
+    """The optional ``authority_id`` of a year's export (absent or empty: none)."""
+    if not isinstance(params, Mapping) or params.get("authority_id") in (None, ""):
+        return None
+    return _int_param(params, "authority_id", 1, MAX_DB_INT)
 
 
 def calls_of(params: Mapping[str, Any], calls: Mapping[int, Call]) -> Call | None:
@@ -354,11 +361,22 @@ def descriptions(jobs: list[ExportJob]) -> dict[int, str]:
     ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
     calls = {c.id: c for c in db.session.scalars(select(Call).where(Call.id.in_(ids)))} \
         if ids else {}
+    named = _load_authorities(jobs)  # held: the session keeps only weak references
     out = {}
     for job in jobs:
         spec = KINDS.get(job.kind)
         out[job.id] = spec.describe(job.parameters, calls) if spec else job.kind
+    del named
     return out
+
+
+def _load_authorities(jobs: list[ExportJob]) -> list:
+    """The authorities the jobs name, read in one query into the session, where the
+    descriptions find them without a query each."""
+    ids = {j.parameters.get("authority_id") for j in jobs if isinstance(j.parameters, dict)}
+    ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+    return list(db.session.scalars(select(Authority).where(Authority.id.in_(ids)))) \
+        if ids else []
 
 
 def file_for(user: User, job_id: int) -> tuple[Path, str]:
@@ -455,7 +473,7 @@ def registered(kind: Kind) -> Iterator[Kind]:
 
 def _jury_authorize(user: User, params: Mapping[str, Any]) -> dict:
     call = exportable_call(user, params)
-    if not policies.may_read_all_reviews(user):
+    if not policies.may_read_all_reviews(user, call=call):
         raise Forbidden("Le rapport du jury est réservé à l'instruction.")
     return {"call_id": call.id}
 
@@ -486,17 +504,20 @@ def _call_authorize(user: User, params: Mapping[str, Any]) -> dict:
     return {"call_id": exportable_call(user, params).id}
 
 
-def _year_calls(user: User, year: int) -> list[Call]:
+def _year_calls(user: User, year: int, authority_id: int | None = None) -> list[Call]:
     from aap.services.exports.balance import calls_for_year
 
-    return calls_for_year(user, year)
+    return calls_for_year(user, year, authority_id)
 
 
 def _year_authorize(user: User, params: Mapping[str, Any]) -> dict:
-    year = fiscal_year_param(params)
-    if not _year_calls(user, year):
+    """The year, and the authority whose calls (with its descendants') the workbook
+    covers, if one is named: NotFound when the user does not read it."""
+    year, authority_id = fiscal_year_param(params), authority_param(params)
+    if not _year_calls(user, year, authority_id):
         raise NotFound(f"Aucun appel de l'exercice {year} à exporter.")
-    return {"fiscal_year": year}
+    return {"fiscal_year": year} if authority_id is None else \
+        {"fiscal_year": year, "authority_id": authority_id}
 
 
 def _balance_call_write(target: IO[bytes], params: dict, user: User,
@@ -510,7 +531,8 @@ def _balance_year_write(target: IO[bytes], params: dict, user: User,
                         progress: Progress) -> None:
     from aap.services.exports.balance import write_balance
 
-    write_balance(target, _year_calls(user, params["fiscal_year"]), progress=progress)
+    write_balance(target, _year_calls(user, params["fiscal_year"], params.get("authority_id")),
+                  progress=progress)
 
 
 def _scdl_call_write(target: IO[bytes], params: dict, user: User,
@@ -530,10 +552,28 @@ register(Kind(
     name="balance_call", extension="xlsx", authorize=_call_authorize,
     write=_balance_call_write, filename=lambda p: f"bilan-appel-{p['call_id']}.xlsx",
     describe=_call_title(N_("Bilan de l'appel — %(title)s"))))
+def _balance_year_filename(params: dict) -> str:
+    authority = params.get("authority_id")
+    suffix = f"-collectivite-{authority}" if authority else ""
+    return f"bilan-exercice-{params['fiscal_year']}{suffix}.xlsx"
+
+
+def _balance_year_describe(params: dict, calls: Mapping[int, Call]) -> str:
+    """The year, and the authority's name when the export is one authority's (read from
+    the session: :func:`descriptions` loads the authorities of a page at once)."""
+    authority_id = params.get("authority_id")
+    authority = db.session.get(Authority, authority_id) if isinstance(authority_id, int) \
+        else None
+    if authority is None:
+        return gettext("Bilan de l'exercice %(year)s", year=params["fiscal_year"])
+    return gettext("Bilan de l'exercice %(year)s — %(authority)s et ses collectivités "
+                   "rattachées", year=params["fiscal_year"], authority=authority.name)
+
+
 register(Kind(
     name="balance_year", extension="xlsx", authorize=_year_authorize,
-    write=_balance_year_write, filename=lambda p: f"bilan-exercice-{p['fiscal_year']}.xlsx",
-    describe=lambda p, calls: gettext("Bilan de l'exercice %(year)s", year=p["fiscal_year"])))
+    write=_balance_year_write, filename=_balance_year_filename,
+    describe=_balance_year_describe))
 register(Kind(
     name="scdl_call", extension="csv", authorize=_call_authorize, write=_scdl_call_write,
     filename=_scdl_filename,

@@ -16,15 +16,30 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import HiddenField
+from wtforms.validators import Length, Optional
 
 from aap.services import jobs, policies
 from aap.web.access import page_arg
-from forms.exports import StartExportForm
+from forms.exports import StartExportForm as BaseStartExportForm
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 PER_PAGE = 25
 #: Seconds between two automatic refreshes of a pending job's page.
 REFRESH_SECONDS = 2
+
+
+class StartExportForm(BaseStartExportForm):
+    """The export button's form, with the authority a year's workbook may be narrowed to
+    (checked by the jobs service like the other parameters)."""
+
+    authority_id = HiddenField(validators=[Optional(), Length(max=12)])
+
+    def parameters(self) -> dict[str, str]:
+        params = super().parameters()
+        if self.authority_id.data:
+            params["authority_id"] = self.authority_id.data
+        return params
 
 
 def _exporter_only() -> None:

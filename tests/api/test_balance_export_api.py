@@ -66,10 +66,10 @@ def test_a_year_without_calls_is_the_sheets_alone(api, world):
     assert _attributions(response) == []
 
 
-def test_authority_id_is_accepted_and_checked(api, world, grant):
-    response = api.get(year_url("?fiscal_year=2026&authority_id=1"), as_=world.users["finance"])
-    assert response.status_code == 200
-    assert [r[1] for r in _attributions(response)] == [grant.reference]
+def test_authority_id_is_checked(api, world, grant):
+    """An unknown authority is 404 (the workbook of an authority: test_balance_authority)."""
+    assert_error(api.get(year_url("?fiscal_year=2026&authority_id=1"),
+                         as_=world.users["finance"]), 404, "not_found")
     assert_error(api.get(year_url("?fiscal_year=2026&authority_id=x"),
                          as_=world.users["finance"]), 422, fields=["authority_id"])
 

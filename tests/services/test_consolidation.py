@@ -80,12 +80,12 @@ def build_tree(world) -> Tree:
     metropole = make("Métropole Aix-Marseille-Provence", "metropole", siret="20005478100022")
     tree = Tree(
         metropole=metropole,
-        vitrolles=make("Commune de Vitrolles", "commune", metropole, siret="21130117100018"),
+        vitrolles=make("Commune de Vitrolles", "commune", metropole, siret="21130117100016"),
         istres_council=make("Conseil de territoire Istres Ouest Provence", "council",
                             metropole),
         istres=None, marseille_council=make("Conseil de territoire Marseille Provence",
                                             "council", metropole),
-        lille=make("Métropole Européenne de Lille", "metropole", siret="20004150400017"))
+        lille=make("Métropole Européenne de Lille", "metropole", siret="24590041000011"))
     tree.istres = make("Commune d'Istres", "commune", tree.istres_council)
     calls = tree.calls
     calls["metropole"] = authority_call(world, metropole, 100_000)

@@ -1,6 +1,7 @@
 """The decision annex (SPEC 6): the beneficiaries and amounts a deliberation granted on a
 call, with their SIRET, RNA and the budget imputation, as an xlsx workbook to attach to
-the deliberation."""
+the deliberation. Its call line names the attribuant (the fund's authority, else the
+fund's owner: :mod:`aap.services.exports.attribuant`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pandas as pd
 
 from aap.models import Application, Call, Decision
 from aap.services import deliberations
+from aap.services.exports import attribuant
 
 SHEET = "Annexe"
 HEADER_ROW = 2  # row 0: the title line, row 1: the call
@@ -35,7 +37,8 @@ def title(call: Call, reference: str, rows: Rows | None = None) -> tuple[str, st
     (body, decided_on), _ = Counter((d.body, d.decided_on) for _, d in rows).most_common(1)[0]
     heading = (f"Annexe à la délibération {reference} du {decided_on:%d/%m/%Y} — {body}")
     fund = call.fund
-    subtitle = (f"{call.title} — {fund.name} ({fund.owner_name}, SIRET {fund.owner_siret}) — "
+    owner = attribuant.of_fund(fund)
+    subtitle = (f"{call.title} — {fund.name} ({owner.name}, SIRET {owner.siret}) — "
                 f"exercice {call.fiscal_year}")
     return heading, subtitle, sum(d.amount_cents for _, d in rows)
 

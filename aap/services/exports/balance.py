@@ -1,8 +1,10 @@
 """The balance-sheet workbook (SPEC 6): what a fund's calls were asked, proposed, granted,
 paid, repaid and justified, for a call or a whole fiscal year.
 
-Sheets, as SPEC 6 names them: *Synthèse* (per fund, call and envelope: the money figures
-of :mod:`aap.services.money` and the counts per state), *Attributions* (one row per
+Sheets, as SPEC 6 names them: *Synthèse* (per call and envelope, with a total per fund,
+per authority and per year: the money figures of :mod:`aap.services.money` and the counts
+per state; the calls grouped by the authority that runs them, a parent before its
+children, its name and SIRET as the *attribuant*), *Attributions* (one row per
 submitted application), *Par territoire*, *Par domaine*, *Par motif* (pivots), *Versements*
 (payments and repayments) and *Comptes rendus* (CERFA 15059: forecast against realised).
 
@@ -50,11 +52,13 @@ from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import (
     Application,
+    Authority,
     BudgetLine,
     Call,
     Convention,
     Decision,
     Envelope,
+    Fund,
     Organisation,
     Payment,
     Repayment,
@@ -62,7 +66,9 @@ from aap.models import (
     ReportLine,
     User,
 )
-from aap.services import allocation, money, policies
+from aap.services import allocation, consolidation, money, policies
+from aap.services.exports import attribuant
+from aap.services.exports.attribuant import Attribuant
 from aap.timeutil import to_paris
 from aap.vocabulary import DOMAINS, GROUNDS
 from workflows import get_workflow
@@ -112,20 +118,38 @@ def call_for(user: User | None, call_id: int) -> Call:
     return call
 
 
-def filename(*, call: Call | None = None, year: int | None = None) -> str:
-    return f"bilan-appel-{call.id}.xlsx" if call is not None else f"bilan-{year}.xlsx"
+def filename(*, call: Call | None = None, year: int | None = None,
+             authority_id: int | None = None) -> str:
+    """``bilan-appel-12.xlsx``, ``bilan-2026.xlsx`` or ``bilan-2026-collectivite-3.xlsx``."""
+    if call is not None:
+        return f"bilan-appel-{call.id}.xlsx"
+    return f"bilan-{year}-collectivite-{authority_id}.xlsx" if authority_id else \
+        f"bilan-{year}.xlsx"
 
 
-def calls_for_year(user: User | None, fiscal_year: int) -> list[Call]:
+def calls_for_year(user: User | None, fiscal_year: int,
+                   authority_id: int | None = None) -> list[Call]:
     """The calls of ``fiscal_year`` whose exports the user may read
-    (:func:`aap.services.policies.exportable_calls`)."""
-    return _calls(policies.exportable_calls(user).where(Call.fiscal_year == fiscal_year))
+    (:func:`aap.services.policies.exportable_calls`); with ``authority_id``, only those of
+    that authority and its descendants (NotFound when the user does not read it)."""
+    query = policies.exportable_calls(user).where(Call.fiscal_year == fiscal_year)
+    if authority_id is not None:
+        consolidation.readable_authority(user, authority_id, policies.EXPORT_ROLES)
+        query = _in_authority(query, authority_id)
+    return _calls(query)
 
 
-def every_call_of_year(fiscal_year: int) -> list[Call]:
-    """Every call of ``fiscal_year``: the platform operator's scope (the CLI, run on the
-    server, acts for no user)."""
-    return _calls(select(Call).where(Call.fiscal_year == fiscal_year))
+def every_call_of_year(fiscal_year: int, authority_id: int | None = None) -> list[Call]:
+    """Every call of ``fiscal_year`` (of ``authority_id`` and its descendants, if given):
+    the platform operator's scope (the CLI, run on the server, acts for no user)."""
+    query = select(Call).where(Call.fiscal_year == fiscal_year)
+    return _calls(_in_authority(query, authority_id) if authority_id is not None else query)
+
+
+def _in_authority(query, authority_id: int):
+    """The calls of ``query`` run by the authority or one below it."""
+    below = sorted(consolidation.subtree(authority_id))
+    return query.where(Call.fund_id.in_(select(Fund.id).where(Fund.authority_id.in_(below))))
 
 
 def _calls(query) -> list[Call]:
@@ -145,7 +169,8 @@ def write_balance(target: str | os.PathLike | IO[bytes], calls: list[Call], *,
                   progress: Progress | None = None) -> None:
     """Write the workbook of ``calls`` to ``target`` (a path or a binary file object).
     ``progress(done, total)`` is called every few thousand rows and once at the end."""
-    calls = sorted(calls, key=lambda c: (c.fiscal_year, c.fund_id, c.id))
+    owners = _Owners(calls)
+    calls = sorted(calls, key=owners.sort_key)
     book = xlsxwriter.Workbook(target, {"constant_memory": True})
     try:
         styles = _Styles(book)
@@ -155,12 +180,41 @@ def write_balance(target: str | os.PathLike | IO[bytes], calls: list[Call], *,
             pivots = _write_attributions(sheets[ATTRIBUTIONS], styles, calls, counter)
             _write_payments(sheets[PAYMENTS], styles, calls, counter)
             _write_reports(sheets[REPORTS], styles, calls, counter)
-            _write_synthesis(book, sheets[SYNTHESIS], styles, calls)
+            _write_synthesis(book, sheets[SYNTHESIS], styles, calls, owners)
             for name, (pivot, what) in pivots.items():
                 _write_pivot(book, sheets[name], styles, pivot, what)
         counter.finish()
     finally:
         book.close()
+
+
+class _Owners:
+    """Who runs each call: the attribuant of its fund, and the order of the authorities
+    (a parent before its children, by name; platform-wide funds first). The authorities
+    are read in one query (a small table), only when some call has one."""
+
+    def __init__(self, calls: list[Call]) -> None:
+        self.authorities: dict[int, Authority] = {}
+        if any(c.fund.authority_id is not None for c in calls):
+            self.authorities = {a.id: a for a in db.session.scalars(select(Authority))}
+
+    def authority(self, fund) -> Authority | None:
+        return self.authorities.get(fund.authority_id) if fund is not None else None
+
+    def of(self, fund) -> Attribuant:
+        return attribuant.of(fund, self.authority(fund))
+
+    def path(self, authority_id: int | None) -> tuple[tuple[str, int], ...]:
+        """The authority's names from the root down: a parent sorts before its children."""
+        names: list[tuple[str, int]] = []
+        while authority_id in self.authorities and len(names) < len(self.authorities):
+            found = self.authorities[authority_id]
+            names.append((found.name.casefold(), found.id))
+            authority_id = found.parent_id
+        return tuple(reversed(names))
+
+    def sort_key(self, call: Call) -> tuple:
+        return (call.fiscal_year, self.path(call.fund.authority_id), call.fund_id, call.id)
 
 
 # -- writing rows -------------------------------------------------------------------------
@@ -645,6 +699,7 @@ FIGURE_COLUMNS = [("Budget (€)", EURO), ("Proposé (€)", EURO), (GRANTED, EU
                   ("Versé (€)", EURO), ("Reste à verser (€)", EURO), ("Reversé (€)", EURO),
                   ("Disponible (€)", EURO)]
 WHOLE_CALL = "Ensemble de l'appel"
+AUTHORITY_TOTAL = "Total de la collectivité"
 
 
 def _figures(f: money.Figures) -> list[int]:
@@ -674,15 +729,20 @@ def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     return out
 
 
-def _fund_cells(level: str, call: Call | None, fund, year: int | None) -> list:
+def _fund_cells(level: str, call: Call | None, fund, year: int | None,
+                owner: Attribuant | None = None) -> list:
+    """The first cells of a Synthèse row: the level, the fund and its attribuant, the
+    imputation, the year and the call (blank where the row sums several)."""
     if fund is None:
-        return [level, None, None, None, None, None, None, None, year, None]
-    return [level, fund.name, fund.owner_name, fund.owner_siret, fund.imputation_chapter,
+        return [level, None, owner.name if owner else None, owner.siret if owner else None,
+                None, None, None, None, year, None]
+    return [level, fund.name, owner.name, owner.siret, fund.imputation_chapter,
             fund.imputation_nature, fund.imputation_function, fund.imputation_subpolicy,
             year, call.title if call is not None else None]
 
 
-def _write_synthesis(book, sheet, styles: _Styles, calls: list[Call]) -> None:
+def _write_synthesis(book, sheet, styles: _Styles, calls: list[Call],
+                     owners: _Owners | None = None) -> None:
     workflow = get_workflow()
     states = [s for s in workflow.state_names if s != workflow.initial]
     columns = [*FUND_COLUMNS, *FIGURE_COLUMNS,
@@ -690,6 +750,7 @@ def _write_synthesis(book, sheet, styles: _Styles, calls: list[Call]) -> None:
     table = _Table(sheet, styles, columns)
     per_call, per_envelope = money.for_calls(calls), money.for_envelopes(calls)
     counts = _state_counts(calls)
+    owners = owners or _Owners(calls)
 
     def write(cells: list, figures: money.Figures, by_state: dict[str, int],
               formats: dict | None = None) -> None:
@@ -698,14 +759,15 @@ def _write_synthesis(book, sheet, styles: _Styles, calls: list[Call]) -> None:
 
     for call in calls:
         call_counts = _summed(v for (c, _e), v in counts.items() if c == call.id)
-        write([*_fund_cells("Appel", call, call.fund, call.fiscal_year), WHOLE_CALL],
+        owner = owners.of(call.fund)
+        write([*_fund_cells("Appel", call, call.fund, call.fiscal_year, owner), WHOLE_CALL],
               per_call[call.id], call_counts)
         for envelope in call.envelopes:
-            write([*_fund_cells("Enveloppe", call, call.fund, call.fiscal_year),
+            write([*_fund_cells("Enveloppe", call, call.fund, call.fiscal_year, owner),
                    envelope.label], per_envelope[envelope.id],
                   counts.get((call.id, envelope.id), {}))
     charted = table.row - 1
-    for cells, group in _subtotals(calls):
+    for cells, group in _subtotals(calls, owners):
         ids = {c.id for c in group}
         write([*cells, None], money.total(per_call[c.id] for c in group),
               _summed(v for (c, _e), v in counts.items() if c in ids), styles.total)
@@ -714,17 +776,26 @@ def _write_synthesis(book, sheet, styles: _Styles, calls: list[Call]) -> None:
         _synthesis_chart(book, sheet, charted, len(FUND_COLUMNS))
 
 
-def _subtotals(calls: list[Call]) -> Iterator[tuple[list, list[Call]]]:
-    """A total per fund of each year, then per year (calls are sorted by year, fund)."""
+def _subtotals(calls: list[Call], owners: _Owners) -> Iterator[tuple[list, list[Call]]]:
+    """Per year: a total per fund, then per authority (its own calls, once its funds are
+    totalled), then the year's (calls are sorted by year, authority, fund)."""
     years: dict[int, list[Call]] = defaultdict(list)
     for call in calls:
         years[call.fiscal_year].append(call)
     for year, of_year in years.items():
-        funds: dict[int, list[Call]] = defaultdict(list)
+        authorities: dict[int | None, list[Call]] = defaultdict(list)
         for call in of_year:
-            funds[call.fund_id].append(call)
-        for group in funds.values():
-            yield _fund_cells("Total du dispositif", None, group[0].fund, year), group
+            authorities[call.fund.authority_id].append(call)
+        for authority_id, of_authority in authorities.items():
+            funds: dict[int, list[Call]] = defaultdict(list)
+            for call in of_authority:
+                funds[call.fund_id].append(call)
+            for group in funds.values():
+                yield _fund_cells("Total du dispositif", None, group[0].fund, year,
+                                  owners.of(group[0].fund)), group
+            if authority_id is not None:
+                yield _fund_cells(AUTHORITY_TOTAL, None, None, year,
+                                  owners.of(of_authority[0].fund)), of_authority
         yield _fund_cells(f"Total de l'exercice {year}", None, None, year), of_year
 
 

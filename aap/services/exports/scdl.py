@@ -9,7 +9,9 @@ before that day (the public download: a decision is published once it is taken).
 
 **The columns**, in the schema's order and names:
 
-- ``nomAttribuant``/``idAttribuant``: the fund's owner (*attribuant*), name and SIRET;
+- ``nomAttribuant``/``idAttribuant``: the *attribuant*, name and SIRET: the authority
+  that runs the call's fund, or the fund's owner for a platform-wide fund
+  (:mod:`aap.services.exports.attribuant`);
 - ``dateConvention``: the convention's signature date, else the decision date;
 - ``referenceDecision``: the deliberation's reference;
 - ``nomBeneficiaire``/``idBeneficiaire``/``rnaBeneficiaire``: the organisation, its SIRET
@@ -65,6 +67,7 @@ from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import (
     Application,
+    Authority,
     Call,
     Convention,
     Decision,
@@ -73,8 +76,9 @@ from aap.models import (
     Payment,
     User,
 )
-from aap.services import policies
+from aap.services import consolidation, policies
 from aap.services.conventions import DEFAULT_SCHEDULE
+from aap.services.exports import attribuant
 from aap.services.finance import SINGLE_ADVANCE
 from workflows.application import PHASES
 
@@ -140,7 +144,7 @@ def _schedule_length():
 
 def _query(call_ids: list[int], decided_by: date | None) -> Select:
     return (
-        select(Fund.owner_name, Fund.owner_siret, Fund.notification_ue,
+        select(attribuant.name_column(), attribuant.siret_column(), Fund.notification_ue,
                Call.convention_threshold_cents, Decision.reference,
                _day(Decision.decided_on), Decision.amount_cents, _day(Convention.signed_on),
                _schedule_length(), Organisation.name, Organisation.siret, Organisation.rna,
@@ -151,6 +155,7 @@ def _query(call_ids: list[int], decided_by: date | None) -> Select:
         .join(Organisation, Organisation.id == Application.organisation_id)
         .join(Call, Call.id == Application.call_id)
         .join(Fund, Fund.id == Call.fund_id)
+        .outerjoin(Authority, Authority.id == Fund.authority_id)
         .outerjoin(Convention, Convention.application_id == Application.id)
         .where(*granted_filter(call_ids, decided_by))
         .order_by(Application.call_id, Decision.decided_on, Application.id)
@@ -316,10 +321,14 @@ def call_for(user: User | None, call_id: int) -> Call:
     return call
 
 
-def calls_of_year(year: int) -> list[int]:
-    """The ids of the calls of a fiscal year."""
-    return list(db.session.scalars(
-        select(Call.id).where(Call.fiscal_year == year).order_by(Call.id)))
+def calls_of_year(year: int, authority_id: int | None = None) -> list[int]:
+    """The ids of the calls of a fiscal year (of ``authority_id`` and the authorities
+    below it, if given)."""
+    query = select(Call.id).where(Call.fiscal_year == year)
+    if authority_id is not None:
+        query = query.join(Fund, Fund.id == Call.fund_id).where(
+            Fund.authority_id.in_(sorted(consolidation.subtree(authority_id))))
+    return list(db.session.scalars(query.order_by(Call.id)))
 
 
 # -- the custom checks of the schema -------------------------------------------------------

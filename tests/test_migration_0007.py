@@ -17,17 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from aap.extensions import db
 
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
-ON_SQLITE = not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql")
-# Known bug, to be fixed in migrations/env.py (not in this test): on SQLite every
-# connection turns foreign keys on (aap/database.py), so the batch rebuild of ``fund`` by
-# 0007 (a new foreign key) ends in ``DROP TABLE fund``, which SQLite refuses while calls
-# refer to it: an install with a fund and a call cannot upgrade (nor downgrade). Alembic's
-# advice is ``PRAGMA foreign_keys = OFF`` around the migrations, then
-# ``PRAGMA foreign_key_check``. Strict: these tests fail (XPASS) once that is fixed, so the
-# marker goes.
-pytestmark = pytest.mark.xfail(
-    ON_SQLITE, raises=IntegrityError, strict=True,
-    reason="SQLite: DROP TABLE fund refused by its foreign keys during the batch rebuild")
 AT = "'2026-01-01 00:00:00+00:00'"
 TABLES = ("user_account", "user_role", "organisation", "membership", "fund", "call",
           "application")
@@ -205,3 +194,19 @@ def test_the_downgrade_to_0006_keeps_the_data(database_at_0006):
     with db.engine.begin() as conn, pytest.raises(IntegrityError):  # (user, role) unique
         conn.execute(text("INSERT INTO user_role (id, user_id, role) "
                           "VALUES (99, 1, 'instructor')"))
+
+
+def test_the_downgrade_removes_roles_held_in_an_authority_rather_than_widening_them(
+        database_at_0006):
+    upgrade(directory=MIGRATIONS, revision="head")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO authority (id, name, kind, siret, created_at) "
+                          f"VALUES (1, 'Vitrolles', 'commune', '21130117100014', {AT})"))
+        # the juror (user 4) is also an instructor, of Vitrolles only
+        conn.execute(text("INSERT INTO user_role (id, user_id, role, authority_id) "
+                          "VALUES (99, 4, 'instructor', 1)"))
+    downgrade(directory=MIGRATIONS, revision="0006")
+
+    with db.engine.connect() as conn:
+        held = conn.execute(text("SELECT role FROM user_role WHERE user_id = 4")).scalars()
+        assert sorted(held) == ["juror"]

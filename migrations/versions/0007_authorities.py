@@ -65,6 +65,10 @@ def upgrade():
 
 
 def downgrade():
+    # A role held in an authority has no meaning before this revision: it is removed, not
+    # widened to the whole platform (an authority's instructor must not come out as every
+    # authority's).
+    op.execute("DELETE FROM user_role WHERE authority_id IS NOT NULL")
     op.drop_index('uq_user_role_platform_wide', table_name='user_role')
     with op.batch_alter_table('user_role', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_user_role_authority_id_authority'),

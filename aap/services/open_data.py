@@ -12,7 +12,8 @@ the future.
 
 **What is shown.** Only what the SCDL file publishes or what describes the project: the
 organisation's name, the project's title, its territories, the amount granted, the
-decision date and the call. Never a person's name, an address, an e-mail, a phone number,
+decision date, the call and who granted it (the *attribuant*: the authority that runs the
+call's fund, else the fund's owner). Never a person's name, an address, an e-mail, a phone number,
 an IBAN, a score or a review. The rows are read as columns (not as ORM objects), so no
 other field of the organisation reaches the page.
 """
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from aap.extensions import db
-from aap.models import Application, Call, Decision, Organisation
-from aap.services.exports import scdl
+from aap.models import Application, Authority, Call, Decision, Fund, Organisation
+from aap.services.exports import attribuant, scdl
 from aap.timeutil import now, to_paris
 
 PER_PAGE = 25
@@ -41,6 +43,7 @@ class FundedProject:
     decided_on: date
     call_title: str
     fiscal_year: int
+    attribuant: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,17 +79,20 @@ def funded_projects(page: int = 1, per_page: int = PER_PAGE, on: date | None = N
     on = on or today()
     rows = db.session.execute(
         select(Organisation.name, Application.title, Application.territories,
-               Decision.amount_cents, Decision.decided_on, Call.title, Call.fiscal_year)
+               Decision.amount_cents, Decision.decided_on, Call.title, Call.fiscal_year,
+               attribuant.name_column())
         .select_from(Application)
         .join(Decision, Decision.application_id == Application.id)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .join(Call, Call.id == Application.call_id)
+        .join(Fund, Fund.id == Call.fund_id)
+        .outerjoin(Authority, Authority.id == Fund.authority_id)
         .where(*_published(on))
         .order_by(Decision.decided_on.desc(), Organisation.name, Application.id)
         .limit(per_page).offset((max(page, 1) - 1) * per_page))
     return [FundedProject(name, title, list(territories or []), amount, decided_on,
-                          call_title, year)
-            for name, title, territories, amount, decided_on, call_title, year in rows]
+                          call_title, year, owner)
+            for name, title, territories, amount, decided_on, call_title, year, owner in rows]
 
 
 def published_calls(on: date | None = None) -> list[int]:
@@ -101,6 +107,12 @@ def build_public_scdl(on: date | None = None) -> bytes:
     """The SCDL CSV of the published grants: the same rows as the page."""
     on = on or today()
     return scdl.build_scdl(published_calls(on), decided_by=on)
+
+
+def with_attribuant():
+    """The loader option that reads each call's fund and its authority with the calls
+    (a list of calls that names their attribuant costs no query per call)."""
+    return joinedload(Call.fund).joinedload(Fund.authority)
 
 
 def pages(total: int, per_page: int = PER_PAGE) -> int:

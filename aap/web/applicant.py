@@ -26,8 +26,17 @@ from aap.errors import Conflict, ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, Organisation
 from aap.models.accounts import Role
-from aap.services import applications, attachments, audit, organisations, policies, workflow
+from aap.services import (
+    applications,
+    attachments,
+    audit,
+    open_data,
+    organisations,
+    policies,
+    workflow,
+)
 from aap.services.attachments import TooLarge, Upload
+from aap.services.exports import attribuant
 from aap.timeutil import now
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
@@ -99,14 +108,16 @@ def _transitions(app: Application) -> list:
 def home():
     at = now()
     open_calls = db.session.scalars(
-        select(Call).where(Call.opens_at <= at, Call.closes_at > at).order_by(Call.closes_at)
+        select(Call).where(Call.opens_at <= at, Call.closes_at > at)
+        .options(open_data.with_attribuant()).order_by(Call.closes_at)
     ).unique().all()
     page = applications.list_own(current_user, page=page_arg(request.args.get("page")),
                                  per_page=10)
     steps = {a.id: next_step(a, at) for a in page.items}
     return render_template("applicant/home.html",
                            organisations=organisations.of_member(current_user),
-                           open_calls=open_calls, page=page, steps=steps, now=at)
+                           open_calls=open_calls, page=page, steps=steps, now=at,
+                           attribuant=attribuant.of_fund)
 
 
 # -- organisations -------------------------------------------------------------------

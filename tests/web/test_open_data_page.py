@@ -20,6 +20,7 @@ from tests.helpers import count_queries
 from tests.services.test_scdl_export import HEADER, frictionless_errors
 
 PAGE, CSV = "/donnees-ouvertes", "/donnees-ouvertes/subventions.csv"
+OWNER = "Métropole Aix-Marseille-Provence"  # the attribuant: the platform fund's owner
 NBSP, NNBSP = "\xa0", "\u202f"
 
 
@@ -83,9 +84,9 @@ def test_anyone_reads_the_funded_projects_without_logging_in(client, world, publ
     page = text(client.get(PAGE))
     d5, d20 = (today() - timedelta(days=n) for n in (5, 20))
     assert rows(page) == [
-        ["Compagnie Théâtre & Cité", f"Théâtre forum {world.call.title}",
+        ["Compagnie Théâtre & Cité", f"Théâtre forum {world.call.title}", OWNER,
          "Aubagne, La Ciotat", f"7{NNBSP}000,00{NBSP}€", d5.strftime("%d/%m/%Y")],
-        [world.org.name, f"Ateliers d'écriture {world.call.title}",
+        [world.org.name, f"Ateliers d'écriture {world.call.title}", OWNER,
          "Marseille — QPV Frais Vallon", f"12{NNBSP}500,00{NBSP}€",
          d20.strftime("%d/%m/%Y")],
     ]

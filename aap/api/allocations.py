@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from aap.allocation import OUTCOMES, OVERFLOW_RULES
 from aap.api.auth import (
     SECURITY,
+    call_access,
     call_or_404,
     call_to_act_on,
     current_api_user,
@@ -142,12 +144,13 @@ def _run_or_404(run_id: int) -> AllocationRun:
 @blp.doc(security=SECURITY)
 @token_required
 @roles_required("instructor")
+@call_access("instructor", act=True)
 @blp.arguments(AllocationIn)
 @blp.response(201, RunOut)
 def create_run(data, call_id):
     """Simulate an allocation of the call's reviewed applications (what-if parameters
     optional), or commit it with ``commit: true`` (409 when nothing is left to allocate)."""
-    call = call_to_act_on(call_id, "instructor")
+    call = g.call
     seed, commit = data.pop("seed"), data.pop("commit")
     action = allocation.commit if commit else allocation.simulate
     return run_out(action(call, current_api_user(), data, seed=seed))

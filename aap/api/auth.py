@@ -69,6 +69,23 @@ def application_access(*roles: str) -> Callable:
     return decorator
 
 
+def call_access(role: str, *, act: bool) -> Callable:
+    """For ``/calls/<call_id>/...`` routes: 404 unless the caller reads the call as
+    ``role``, then (``act``) 403 unless it acts on it, before the body is read: a parent
+    authority's staff learn nothing of the schema either. The call is left in ``g.call``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            call_id = kwargs["call_id"]
+            g.call = call_to_act_on(call_id, role) if act else call_or_404(call_id, role)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
 def require_role(user, *roles: str) -> None:
     if not user.has_role(*roles):
         abort(403, description="Votre rôle ne permet pas cette action.")

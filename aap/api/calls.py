@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from aap.api.auth import (
     SECURITY,
-    call_to_act_on,
+    call_access,
     current_api_user,
     roles_required,
     token_required,
@@ -70,12 +71,13 @@ def get_call(call_id):
 @blp.doc(security=SECURITY)
 @token_required
 @roles_required("instructor")
+@call_access("instructor", act=True)
 @blp.arguments(JuryIn)
 @blp.response(200, JuryOut)
 def put_jury(data, call_id):
     """Set the jury, chosen among the jurors of the call's authority and the
     platform-wide ones (422 naming any other)."""
-    call = call_to_act_on(call_id, "instructor")
+    call = g.call
     members = calls.set_jury(call, data["juror_ids"])
     return {"call_id": call.id, "jurors": [
         {"id": m.user.id, "email": m.user.email, "name": m.user.name} for m in members]}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from flask import send_file
+from flask import g, send_file
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from aap.api.auth import (
     SECURITY,
+    call_access,
     call_or_404,
-    call_to_act_on,
     current_api_user,
     roles_required,
     token_required,
@@ -62,13 +62,14 @@ class DeliberationOut(Schema):
 @blp.doc(security=SECURITY)
 @token_required
 @roles_required("instructor")
+@call_access("instructor", act=True)
 @blp.arguments(DeliberationIn)
 @blp.response(200, DeliberationOut)
 def create_deliberation(data, call_id):
     """Grant a selection of the call's proposed applications under one deliberation, best
     rank first, each through the workflow and its budget check: each refusal is reported
     with its code and reason, the others are granted (instructor)."""
-    call = call_to_act_on(call_id, "instructor")
+    call = g.call
     ids = data.pop("application_ids")
     outcome = deliberations.grant(call, current_api_user(), data, ids)
     return {"granted": [{"application_id": g.application_id, "amount_cents": g.amount_cents}

@@ -7,8 +7,8 @@ from marshmallow import Schema, fields
 from aap.api.auth import (
     SECURITY,
     application_access,
+    call_access,
     call_or_404,
-    call_to_act_on,
     current_api_user,
     roles_required,
     token_required,
@@ -49,12 +49,13 @@ def _progress(call: Call) -> list[dict]:
 @blp.doc(security=SECURITY)
 @token_required
 @roles_required("instructor")
+@call_access("instructor", act=True)
 @blp.arguments(AssignmentIn)
 @blp.response(200, AssignmentOut)
 def assign(data, call_id):
     """Assign jurors to the call's eligible and in-review applications (instructor)."""
     user = current_api_user()
-    call = call_to_act_on(call_id, "instructor")
+    call = g.call
     created = jury.assign(call, user, data["mode"], per_application=data["per_application"],
                           by_envelope=data["by_envelope"])
     return {"created": created, "progress": _progress(call)}

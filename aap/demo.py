@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -1745,7 +1745,9 @@ class Story:
     Bureau, then convened, paid, reported and closed (one grant cancelled); the second
     session is simulated twice, allocated by a committed run that supersedes the first,
     a proposed dossier is withdrawn and the money it frees promotes a waitlisted one, the
-    Bureau grants part of the proposals; the next session's dossiers are reviewed."""
+    Bureau grants part of the proposals; the next session's dossiers are reviewed. The
+    local calls (Vitrolles, Lille) have one session: a committed run, one deliberation
+    of their own body, then conventions and advances."""
 
     loader: Loader
     drivers: list[Driver] = field(default_factory=list)
@@ -1871,7 +1873,7 @@ def _logins(loaders: list[Loader]) -> list[Login]:
     return [*platform, *applicants, *sorted(staff, key=_by_authority_then_role(loaders))]
 
 
-def _by_authority_then_role(loaders: list[Loader]):
+def _by_authority_then_role(loaders: list[Loader]) -> Callable[[Login], tuple[int, int]]:
     order = {email: i for i, loader in enumerate(loaders)
              for _, email, _ in loader.programme.staff}
     roles = ["instructor", "finance", "juror", "manager"]

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import lazyload
 
 from aap.errors import Forbidden, NotFound
 from aap.extensions import db
@@ -115,9 +116,7 @@ def consolidated_authorities(user: User | None, roles: Iterable[str]) -> list[Au
     those it holds a role in (platform-wide: every authority with children), and those
     below them that have children themselves; by name. Links of the dashboards."""
     scope_ = policies.scope(user, *roles)
-    parents = policies.authority_parents()
-    with_children = {p for p in parents.values() if p is not None}
-    ids = with_children if scope_.platform else with_children & scope_.reading
+    ids = has_children() if scope_.platform else has_children() & scope_.reading
     if not ids:
         return []
     return by_name(db.session.scalars(select(Authority).where(Authority.id.in_(sorted(ids)))))
@@ -128,6 +127,29 @@ def consolidated_authorities(user: User | None, roles: Iterable[str]) -> list[Au
 def subtree(authority_id: int) -> frozenset[int]:
     """The authority and every authority below it."""
     return policies.with_descendants(frozenset({authority_id}))
+
+
+def has_children() -> frozenset[int]:
+    """The authorities that have at least one child (their consolidation means something)."""
+    return frozenset(p for p in policies.authority_parents().values() if p is not None)
+
+
+def under(query: Select, authority_id: int) -> Select:
+    """``query`` (a select of calls) narrowed to the calls run by the authority or by one
+    below it."""
+    below = sorted(subtree(authority_id))
+    return query.where(Call.fund_id.in_(select(Fund.id).where(Fund.authority_id.in_(below))))
+
+
+def readable_calls(user: User | None, authority_id: int, fiscal_year: int) -> list[Call]:
+    """The calls of the year under the authority whose exports and dashboards ``user``
+    reads (:func:`aap.services.policies.exportable_calls`), the latest opened first; their
+    criteria and juries are not loaded (a consolidation reads neither)."""
+    query = under(policies.exportable_calls(user).where(Call.fiscal_year == fiscal_year),
+                  authority_id)
+    return list(db.session.scalars(
+        query.options(lazyload(Call.criteria), lazyload(Call.jury))
+        .order_by(Call.opens_at.desc(), Call.id.desc())).unique())
 
 
 def lines_of(authority_id: int) -> dict[int, int]:

@@ -43,7 +43,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -150,11 +150,13 @@ class Indicators:
 
 @dataclass(frozen=True)
 class Sheet:
-    """The indicators of a set of calls: per call (by id) and for all of them."""
+    """The indicators of a set of calls: per call (by id), per group of calls when groups
+    were asked for (e.g. per authority of a consolidation), and for all of them."""
 
     calls: list[Call]
     by_call: dict[int, Indicators]
     total: Indicators
+    by_group: dict[Hashable, Indicators] = field(default_factory=dict)
 
 
 @dataclass
@@ -266,12 +268,15 @@ def _row(app: Application, events: dict[int, tuple[bool, date | None]]) -> Row:
 
 # -- computing ------------------------------------------------------------------------------
 
-def compute(calls: Iterable[Call]) -> Sheet:
-    """The indicators of each call and of all of them together."""
+def compute(calls: Iterable[Call], groups: Mapping[int, Hashable] | None = None) -> Sheet:
+    """The indicators of each call and of all of them together; with ``groups`` (a group
+    key per call id), of each group too, computed over the group's applications (the
+    counts of organisations, such as first-time applicants, do not add up across groups,
+    so they are never summed)."""
     calls = list(calls)
     ids = [c.id for c in calls]
     if not ids:
-        return Sheet([], {}, _indicators([], {}, {}))
+        return Sheet([], {}, empty())
     events = _decision_events(ids)
     rows = [_row(app, events) for app in _applications(ids)]
     first = _first_submissions(ids)
@@ -280,7 +285,23 @@ def compute(calls: Iterable[Call]) -> Sheet:
     for row in rows:
         per_call[row.call_id].append(row)
     by_call = {c.id: _indicators(per_call[c.id], opens, first) for c in calls}
-    return Sheet(calls, by_call, _indicators(rows, opens, first))
+    return Sheet(calls, by_call, _indicators(rows, opens, first),
+                 _by_group(calls, per_call, groups or {}, opens, first))
+
+
+def _by_group(calls: list[Call], per_call: dict[int, list[Row]],
+              groups: Mapping[int, Hashable], opens: dict[int, datetime],
+              first: dict[int, datetime]) -> dict[Hashable, Indicators]:
+    rows: dict[Hashable, list[Row]] = defaultdict(list)
+    for call in calls:
+        if call.id in groups:
+            rows[groups[call.id]].extend(per_call[call.id])
+    return {key: _indicators(rows[key], opens, first) for key in dict.fromkeys(groups.values())}
+
+
+def empty() -> Indicators:
+    """The indicators of no application (a group without calls)."""
+    return _indicators([], {}, {})
 
 
 def for_call(call: Call) -> Indicators:

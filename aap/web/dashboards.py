@@ -1,7 +1,9 @@
 """The dashboards of instructors and finance officers (SPEC 6), per fiscal year and per
 call: the budget consumed per envelope, the applications per state, the amounts and
 counts per territory (QPV or not), domain and ground, the jurors' score distributions and
-the plan's indicators, with the indicators workbook to download.
+the plan's indicators, with the indicators workbook to download. A parent authority's
+staff also get its consolidated dashboard (SPEC 2): its own calls and each child's side
+by side (:mod:`aap.services.consolidation`), the plan's indicators per child and in all.
 
 The figures come from the services: the budgets from :mod:`aap.services.money`, the rest
 from :mod:`aap.services.indicators`; the calls are those the user may export
@@ -20,9 +22,10 @@ from flask_babel import format_currency, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from aap.errors import NotFound
 from aap.extensions import db
-from aap.models import Call
-from aap.services import indicators, money, policies
+from aap.models import Authority, Call
+from aap.services import consolidation, indicators, money, policies
 from aap.services.exports import indicators as indicators_export
 from aap.timeutil import now, to_paris
 from aap.web import charts
@@ -65,7 +68,43 @@ def year():
     return render_template(
         "dashboards/year.html", year=chosen, years=sorted({*years, chosen}, reverse=True),
         calls=calls, workbook_url=url_for(".year_workbook", exercice=chosen),
+        consolidations=consolidation.consolidated_authorities(current_user,
+                                                              policies.EXPORT_ROLES),
         **_dashboard(calls))
+
+
+@bp.get("/collectivites/<int:authority_id>")
+@dashboard_access
+def authority(authority_id: int):
+    """The consolidated dashboard of an authority: its own calls and each direct child's
+    (with the authorities below it), what the user reads of them."""
+    found = _authority(authority_id)
+    years = indicators.fiscal_years(current_user)
+    chosen = _fiscal_year(request.args.get("exercice"), years)
+    calls = consolidation.readable_calls(current_user, found.id, chosen)
+    result = consolidation.consolidate(found, chosen, consolidation.budgets_of(calls))
+    sheet = indicators.compute(calls, groups=result.group_of())
+    empty = indicators.empty()
+    lines = [Line(part, sheet.by_group.get(part.authority_id, empty), part is result.own)
+             for part in result.parts]
+    return render_template(
+        "dashboards/authority.html", authority=found, year=chosen,
+        years=sorted({*years, chosen}, reverse=True), calls=calls, lines=lines,
+        total=result.total, ind=sheet.total, lines_chart=_lines_chart(lines),
+        breakdowns=_breakdowns(sheet.total), drillable=consolidation.has_children(),
+        workbook_url=url_for(".authority_workbook", authority_id=found.id, exercice=chosen),
+        percent=_percent)
+
+
+@bp.get("/collectivites/<int:authority_id>/indicateurs.xlsx")
+@dashboard_access
+def authority_workbook(authority_id: int):
+    found = _authority(authority_id)
+    chosen = _fiscal_year(request.args.get("exercice"),
+                          indicators.fiscal_years(current_user))
+    sheet = indicators.compute(consolidation.readable_calls(current_user, found.id, chosen))
+    return _xlsx(indicators_export.build(sheet, chosen),
+                 f"indicateurs-{chosen}-collectivite-{found.id}.xlsx")
 
 
 @bp.get("/appels/<int:call_id>")
@@ -99,6 +138,15 @@ def _call(call_id: int) -> Call:
     if found is None or not policies.may_export_call(current_user, found):
         abort(404, description=_("Appel introuvable."))
     return found
+
+
+def _authority(authority_id: int) -> Authority:
+    """The authority, if the user reads it with an export role (else 404)."""
+    try:
+        return consolidation.readable_authority(current_user, authority_id,
+                                                policies.EXPORT_ROLES)
+    except NotFound:
+        abort(404, description=_("Collectivité introuvable."))
 
 
 def _fiscal_year(raw: str | None, years: list[int]) -> int:
@@ -179,6 +227,33 @@ def _budget_chart(calls: list[Call], figures: dict, envelopes: dict) -> charts.M
             e = envelopes[envelope.id]
             rows.append((envelope.label, [e.budget_cents, e.granted_cents, e.paid_cents],
                          _share(e.granted_cents, e.budget_cents), "envelope"))
+    return charts.measure_chart(rows)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a consolidated dashboard: an authority's own calls (``own``), or a
+    child's with the authorities below it; its money figures and its indicators."""
+
+    part: consolidation.Part
+    ind: indicators.Indicators
+    own: bool = False
+
+    @property
+    def calls(self) -> int:
+        return len(self.part.call_ids)
+
+
+def _lines_chart(lines: list[Line]) -> charts.MeasureChart:
+    """Per line: the budget, the granted amount and what was paid; the note is the share
+    of the budget granted. The authority's own calls are drawn in bold."""
+    rows = []
+    for line in lines:
+        f = line.part.figures
+        label = _("%(name)s (appels propres)", name=line.part.name) if line.own \
+            else line.part.name
+        rows.append((label, [f.budget_cents, f.granted_cents, f.paid_cents],
+                     _share(f.granted_cents, f.budget_cents), "call" if line.own else "child"))
     return charts.measure_chart(rows)
 
 

@@ -58,7 +58,6 @@ from aap.models import (
     Convention,
     Decision,
     Envelope,
-    Fund,
     Organisation,
     Payment,
     Repayment,
@@ -135,7 +134,7 @@ def calls_for_year(user: User | None, fiscal_year: int,
     query = policies.exportable_calls(user).where(Call.fiscal_year == fiscal_year)
     if authority_id is not None:
         consolidation.readable_authority(user, authority_id, policies.EXPORT_ROLES)
-        query = _in_authority(query, authority_id)
+        query = consolidation.under(query, authority_id)
     return _calls(query)
 
 
@@ -143,13 +142,8 @@ def every_call_of_year(fiscal_year: int, authority_id: int | None = None) -> lis
     """Every call of ``fiscal_year`` (of ``authority_id`` and its descendants, if given):
     the platform operator's scope (the CLI, run on the server, acts for no user)."""
     query = select(Call).where(Call.fiscal_year == fiscal_year)
-    return _calls(_in_authority(query, authority_id) if authority_id is not None else query)
-
-
-def _in_authority(query, authority_id: int):
-    """The calls of ``query`` run by the authority or one below it."""
-    below = sorted(consolidation.subtree(authority_id))
-    return query.where(Call.fund_id.in_(select(Fund.id).where(Fund.authority_id.in_(below))))
+    return _calls(consolidation.under(query, authority_id) if authority_id is not None
+                  else query)
 
 
 def _calls(query) -> list[Call]:

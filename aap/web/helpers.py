@@ -28,6 +28,7 @@ ROLE_LABELS = {
     Role.INSTRUCTOR: _l("Instructeur"),
     Role.JUROR: _l("Juré"),
     Role.FINANCE: _l("Finances"),
+    Role.MANAGER: _l("Gestionnaire de collectivité"),
     Role.ADMIN: _l("Administrateur"),
 }
 

@@ -85,7 +85,7 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
              for t in triggers}
     if failed and failed not in forms and failed_form is not None:
         forms[failed] = failed_form  # no longer available: still show what was typed
-    staff = current_user.has_role(*policies.STAFF_ROLES)
+    staff = policies.reads_as_staff(current_user, app)  # not a juror who is staff elsewhere
     reviews, aggregate = [], None
     if policies.may_read_all_reviews(current_user, app):
         reviews = reviews_service.reviews_for(current_user, app)

@@ -453,7 +453,7 @@ def test_every_route_is_in_the_table(app):
 
 # -- the world, built once for the module ------------------------------------------------------
 
-NAMES = {"M": "Levant", "C": "Collines", "L": "Couchant"}
+NAMES = {"M": "Levant", "C": "Collines", "L": "Couchant", "P": "Plateforme"}
 REFERENCE = "DEL-2026-117"  # tests.factories.trigger_data's deliberation
 
 
@@ -532,6 +532,15 @@ def _objects_of(place: str, authority: Authority, users: dict, org, applicant) -
     return out
 
 
+def _platform_objects(users: dict, org, applicant) -> dict:
+    """A call of a fund of no authority (platform-wide), with a submitted file."""
+    call = make_call(make_fund(name="Fonds Plateforme"), title="Appel Plateforme")
+    actors = {"instructor": users["instructor.p@x.org"], "applicant": applicant}
+    submitted = bring_to(make_application(call, org, title="Dépôt Plateforme"), "submitted",
+                         actors)
+    return {"call": call.id, "fund": call.fund_id, "submitted": submitted.id}
+
+
 @pytest.fixture(scope="module")
 def world(app):
     with app.app_context():
@@ -548,6 +557,7 @@ def world(app):
         built = World(users=users)
         for place in ("M", "C", "L"):
             built.objects[place] = _objects_of(place, places[place], users, org, applicant)
+        built.objects["P"] = _platform_objects(users, org, applicant)
         db.session.commit()
         built.api = ApiClient(IsolatedClient(app, app.response_class))
         yield built
@@ -762,12 +772,13 @@ def test_new_fund_refuses_an_authority_not_acted_in(app, world, place, target, s
     assert _fingerprint() == before
 
 
+EVERY_CALL = {*PLACE_NAMES, "Plateforme"}  # the platform-wide fund's call too
 SEES = {  # GET /api/v1/calls: who sees which calls (SPEC 2 and 7.1), by hand
     "instructor.m": READS["m"], "instructor.c": READS["c"], "instructor.l": READS["l"],
-    "instructor.p": READS["p"], "finance.m": READS["m"], "finance.l": READS["l"],
-    "manager.c": READS["c"], "manager.p": READS["p"], "juror.m": READS["m"],
-    "juror.m2": READS["m"], "juror.c": READS["c"], "juror.p2": READS["p"],
-    "admin.p": READS["p"], "porteuse": PLACE_NAMES, "autre": PLACE_NAMES}
+    "instructor.p": EVERY_CALL, "finance.m": READS["m"], "finance.l": READS["l"],
+    "manager.c": READS["c"], "manager.p": EVERY_CALL, "juror.m": READS["m"],
+    "juror.m2": READS["m"], "juror.c": READS["c"], "juror.p2": EVERY_CALL,
+    "admin.p": EVERY_CALL, "porteuse": EVERY_CALL, "autre": EVERY_CALL}
 
 
 @pytest.mark.parametrize("who", sorted(SEES))
@@ -821,10 +832,10 @@ def test_api_new_fund_refuses_an_authority_not_acted_in(world, place, target, st
 
 
 LISTED = {  # GET /api/v1/applications: which calls' files each one lists, by hand
-    "instructor.m": READS["m"], "instructor.c": READS["c"], "instructor.p": READS["p"],
-    "finance.l": READS["l"], "admin.p": READS["p"], "juror.m": {"Levant"},
+    "instructor.m": READS["m"], "instructor.c": READS["c"], "instructor.p": EVERY_CALL,
+    "finance.l": READS["l"], "admin.p": EVERY_CALL, "juror.m": {"Levant"},
     "juror.c": {"Collines"}, "juror.m2": set(), "manager.m": set(),
-    "porteuse": PLACE_NAMES, "autre": set()}
+    "porteuse": EVERY_CALL, "autre": set()}
 
 
 @pytest.mark.parametrize("who", sorted(LISTED))
@@ -869,3 +880,24 @@ def test_admin_only_routes(app, world):
         assert world.api.post("/authorities", as_=world.users[email],
                               json=BAD).status_code == status
     assert _fingerprint() == before
+
+
+# (who, status on the platform-wide fund's call and its file), by hand: a fund with no
+# authority is the platform-wide staff's only (SPEC 2)
+PLATFORM_FUND = [("instructor.m", 404), ("instructor.c", 404), ("finance.l", 404),
+                 ("instructor.p", 200), ("finance.p", 200)]
+
+
+@pytest.mark.parametrize(("who", "status"), PLATFORM_FUND)
+def test_a_fund_of_no_authority_is_the_platform_staffs_only(app, world, who, status):
+    objects, user = world.objects["P"], world.users[f"{who}@x.org"]
+    assert _get(world, app, user.email, f"/dossiers/{objects['submitted']}").status_code \
+        == status
+    assert world.api.get(f"/calls/{objects['call']}", as_=user).status_code == status
+    if who.startswith("instructor"):
+        assert _get(world, app, user.email,
+                    f"/instruction/appels/{objects['call']}").status_code == status
+        put = world.api.put(f"/calls/{objects['call']}/jury", as_=user, json=BAD)
+        assert put.status_code == (422 if status == 200 else 404)
+    assert world.api.get(f"/calls/{objects['call']}",
+                         as_=world.users["autre@x.org"]).status_code == 200  # applicants

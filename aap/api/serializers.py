@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from aap.models import Application, Call, Fund, Organisation, Repayment, Review, User
-from aap.models.accounts import Role
-from aap.services import audit, calls, money, scoring
+from aap.services import audit, calls, money, policies, scoring
 from aap.services.budget import BudgetSummary
 from workflows import get_workflow
 from workflows.application import PHASES
@@ -24,7 +23,7 @@ def call_out(call: Call, budget: BudgetSummary, at,
              viewer: User | None = None) -> dict:
     """The call; its jury's composition only for staff (jurors stay anonymous to
     applicants)."""
-    staff = viewer is not None and viewer.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
+    staff = viewer is not None and policies.can_read_call(viewer, call, *policies.STAFF_ROLES)
     return {
         **calls.current_values(call),
         "id": call.id, "fund": fund_out(call.fund), "is_open": call.is_open(at),
@@ -56,12 +55,8 @@ def application_summary(app: Application) -> dict:
     }
 
 
-def _is_staff(actor: User) -> bool:
-    return actor.has_role(Role.INSTRUCTOR, Role.ADMIN, Role.FINANCE)
-
-
 def _shows_score(app: Application, actor: User) -> bool:
-    if _is_staff(actor):
+    if policies.reads_as_staff(actor, app):
         return True
     return app.state in DECIDED_STATES
 

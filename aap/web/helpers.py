@@ -20,6 +20,7 @@ ROLE_HOMES = {
     Role.INSTRUCTOR: ("instructor.home", _l("Instruction")),
     Role.JUROR: ("jury.home", _l("Jury")),
     Role.FINANCE: ("finance.home", _l("Finances")),
+    Role.MANAGER: ("manager.home", _l("Équipe")),
     Role.ADMIN: ("admin.home", _l("Administration")),
 }
 

@@ -397,3 +397,12 @@ def test_every_form_of_the_page_needs_its_csrf_token(client, log_in, place, acti
     assert roles_of(member.email) == [("juror", place["vitrolles"].id)]
     assert [i.email for i in db.session.scalars(select(StaffInvitation).where(
         StaffInvitation.cancelled_at.is_(None)))] == ["en.attente@example.org"]
+
+
+def test_a_manager_only_user_is_sent_to_its_team_from_its_space(client, db, log_in):
+    commune = factories.make_authority("Ville de Vitrolles", "commune")
+    manager = factories.make_user(["manager"], authority=commune)
+    log_in(manager)
+    response = client.get("/espace")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/equipes")

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import update
-
-from aap.extensions import db
-from aap.models import Application, Authority
+from aap.models import Application
 from aap.services import workflow
 from tests.factories import path_to, trigger_data
 
@@ -24,11 +21,3 @@ def bring_to(application: Application, state: str, actors: Mapping[str, object]
                                     trigger_data(trigger, application))
     assert application.state == state
     return application
-
-
-def detach_the_tree() -> None:
-    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
-    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()

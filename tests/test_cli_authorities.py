@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from aap.models import Authority, User
 from tests.factories import unique_siret
@@ -12,14 +12,6 @@ from tests.factories import unique_siret
 PASSWORD = "Longue-phrase-42"
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
-    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
-    yield
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()
 
 
 @pytest.fixture

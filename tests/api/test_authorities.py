@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
 
 from aap.extensions import db
 from aap.models import Authority, User
@@ -26,14 +25,6 @@ FUND = {"name": "Fonds d'initiative", "owner_name": "Métropole",
                        "subpolicy": "D110"}}
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
-    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
-    yield
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ authority an instructor acts for (SPEC 7.1, POST /funds)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from aap.errors import Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
@@ -26,14 +26,6 @@ def valid(**changes) -> dict:
     return data
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    """tests/conftest.py empties ``authority`` with one DELETE, which SQLite's immediate
-    RESTRICT on ``parent_id`` refuses while a child is left: cut the links first."""
-    yield
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()
 
 
 @pytest.fixture

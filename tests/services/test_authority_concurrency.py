@@ -20,7 +20,7 @@ from aap.extensions import db
 from aap.models import Application, Call, User
 from aap.services import budget, workflow
 from aap.services.calls import set_jury
-from tests.authority_world import bring_to, detach_the_tree
+from tests.authority_world import bring_to
 from tests.factories import (
     make_application,
     make_authority,
@@ -47,10 +47,6 @@ def _postgres_only(is_postgres):
         pytest.skip("row locks are PostgreSQL's; SQLite serialises every write")
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    yield
-    detach_the_tree()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from aap.services import notifications, workflow
 from aap.services.calls import set_jury
-from tests.authority_world import bring_to, detach_the_tree
+from tests.authority_world import bring_to
 from tests.factories import (
     make_application,
     make_authority,
@@ -31,10 +31,6 @@ PEOPLE = ("instructor", "finance")
 WHERE = ("metropole", "commune", "other", "platform")
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    yield
-    detach_the_tree()
 
 
 @pytest.fixture

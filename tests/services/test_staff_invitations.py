@@ -18,7 +18,6 @@ from aap.services import staff_invitations
 from aap.services.staff_invitations import InvitationUnusable
 from aap.timeutil import now
 from tests import factories
-from tests.services.test_authorities import _detach_the_tree  # noqa: F401 - the tree's teardown
 
 LINK = "https://aap.test/invitation-equipe/"
 NEWCOMER = "nouvelle.recrue@vitrolles.example.fr"

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from aap.extensions import db
 from aap.models import Authority
 from tests import factories
-from tests.services.test_authorities import _detach_the_tree  # noqa: F401 - the tree's teardown
 from tests.web.conftest import csrf_token
 from tests.web.test_applicant_portal import strict, text
 

@@ -9,7 +9,7 @@ import pytest
 
 from aap.services import audit, conventions, reviews
 from aap.services.calls import set_jury
-from tests.authority_world import bring_to, detach_the_tree
+from tests.authority_world import bring_to
 from tests.factories import (
     make_application,
     make_authority,
@@ -18,12 +18,6 @@ from tests.factories import (
     make_organisation,
     make_user,
 )
-
-
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    yield
-    detach_the_tree()
 
 
 @pytest.fixture

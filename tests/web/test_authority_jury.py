@@ -16,7 +16,6 @@ from aap.extensions import db
 from aap.models import Call
 from aap.services.calls import set_jury
 from tests.api.helpers import ApiClient, assert_error, ok
-from tests.authority_world import detach_the_tree
 from tests.factories import make_authority, make_call, make_fund, make_user
 from tests.web.conftest import csrf_token
 
@@ -37,10 +36,6 @@ CASES = [
 IDS = [f"{call}-call-{juror}-juror" for call, juror, _ in CASES]
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    yield
-    detach_the_tree()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from aap.extensions import db
 from aap.models import Notification, StaffInvitation, User
 from aap.timeutil import now
 from tests import factories
-from tests.services.test_authorities import _detach_the_tree  # noqa: F401 - the tree's teardown
 from tests.web.conftest import csrf_token
 from tests.web.test_applicant_portal import strict, text
 

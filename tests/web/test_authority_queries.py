@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from aap.extensions import db
 from aap.models import Call
-from tests.authority_world import bring_to, detach_the_tree
+from tests.authority_world import bring_to
 from tests.factories import (
     make_application,
     make_authority,
@@ -34,10 +34,6 @@ PAGES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _detach_the_tree(db):
-    yield
-    detach_the_tree()
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def authority(authority_id: int):
     chosen = _fiscal_year(request.args.get("exercice"), years)
     calls = consolidation.readable_calls(current_user, found.id, chosen)
     result = consolidation.consolidate(found, chosen, consolidation.budgets_of(calls))
-    sheet = indicators.compute(calls, groups=result.group_of())
+    sheet = indicators.compute(calls, groups=result.group_of(), per_call=False)
     empty = indicators.empty()
     lines = [Line(part, sheet.by_group.get(part.authority_id, empty), part is result.own)
              for part in result.parts]

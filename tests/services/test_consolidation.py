@@ -242,3 +242,31 @@ def test_the_consolidations_a_user_is_offered(tree, held_in, expected):
     user = factories.make_user(["finance"], authority=getattr(tree, held_in) if held_in else None)
     offered = consolidation.consolidated_authorities(user, ["finance", "instructor"])
     assert [a.name for a in offered] == expected
+
+
+# -- the indicators of a consolidation ------------------------------------------------------------
+
+@pytest.fixture
+def story(world, monkeypatch):
+    from tests.services import indicators_world
+
+    return indicators_world.build(world, monkeypatch)
+
+
+def test_the_indicators_added_up_from_parts_are_those_of_the_rows(story):
+    """A total (or a group) added up from its calls' indicators equals the one computed
+    over its applications at once: counts, amounts, breakdowns, states, organisations and
+    durations (the story of ``tests/services/test_indicators.py``: recusals, first-time
+    applicants, refusals, payments, several calls and years)."""
+    from aap.services import indicators
+
+    calls = [story.call_2025, story.call, story.call_2]
+    from_rows = indicators.compute(calls, per_call=False).total
+    assert from_rows.tally.submitted > 0 and from_rows.by_territory  # not vacuous
+    assert indicators.compute(calls).total == from_rows  # added up from the calls
+    groups = {story.call_2025.id: "2025", story.call.id: "2026", story.call_2.id: "2026"}
+    grouped = indicators.compute(calls, groups=groups, per_call=False)
+    assert grouped.total == from_rows  # added up from the groups
+    both_2026 = indicators.compute([story.call, story.call_2], per_call=False).total
+    assert grouped.by_group["2026"] == both_2026
+    assert indicators.compute(calls, groups=groups).by_group["2026"] == both_2026

@@ -15,7 +15,6 @@ from tests.services.test_consolidation import (
     E,
     authority_call,
     build_tree,
-    untie_authorities,
 )
 from tests.web.conftest import IsolatedClient
 
@@ -29,8 +28,7 @@ def api(app, db) -> ApiClient:
 
 @pytest.fixture
 def tree(world):
-    yield build_tree(world)
-    untie_authorities()
+    return build_tree(world)
 
 
 def url(authority_id: int, query: str = "?fiscal_year=2026") -> str:

@@ -18,7 +18,7 @@ from aap.services import jobs
 from aap.services.exports import balance
 from tests import factories
 from tests.api.helpers import ApiClient, assert_error
-from tests.services.test_consolidation import E, build_tree, untie_authorities
+from tests.services.test_consolidation import E, build_tree
 from tests.web.conftest import IsolatedClient
 
 METROPOLE_TREE = ["metropole", "vitrolles", "istres_council", "istres", "marseille_council"]
@@ -26,8 +26,7 @@ METROPOLE_TREE = ["metropole", "vitrolles", "istres_council", "istres", "marseil
 
 @pytest.fixture
 def tree(world):
-    yield build_tree(world)
-    untie_authorities()
+    return build_tree(world)
 
 
 def ids(tree, *names: str) -> set[int]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from aap.errors import Forbidden, NotFound
 from aap.extensions import db
@@ -114,18 +114,9 @@ METROPOLE_2026 = [
 ]
 
 
-def untie_authorities() -> None:
-    """The authorities' parent links, removed before the tables are emptied: the link is
-    ``ON DELETE RESTRICT``, which SQLite checks row by row within one DELETE."""
-    db.session.rollback()
-    db.session.execute(update(Authority).values(parent_id=None))
-    db.session.commit()
-
-
 @pytest.fixture
-def tree(world):
-    yield build_tree(world)
-    untie_authorities()
+def tree(world) -> Tree:
+    return build_tree(world)
 
 
 def lines(result: consolidation.Consolidation) -> list[tuple]:

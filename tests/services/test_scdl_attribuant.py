@@ -10,14 +10,13 @@ import pytest
 from aap.services import open_data
 from aap.services.exports import annex, attribuant, scdl
 from tests import factories
-from tests.services.test_consolidation import build_tree, untie_authorities
+from tests.services.test_consolidation import build_tree
 from tests.services.test_scdl_export import frictionless_errors, parse
 
 
 @pytest.fixture
 def tree(world):
-    yield build_tree(world)
-    untie_authorities()
+    return build_tree(world)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from aap.extensions import db
 from tests import factories
 from tests.helpers import count_queries
 from tests.job_kinds import join_export_threads, wait_for_job
-from tests.services.test_consolidation import authority_call, build_tree, untie_authorities
+from tests.services.test_consolidation import authority_call, build_tree
 from tests.web.conftest import csrf_token
 
 NBSP, NNBSP = "\xa0", "\u202f"
@@ -33,7 +33,6 @@ def tree(world, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     yield build_tree(world)
     join_export_threads()
-    untie_authorities()
 
 
 def url(authority_id: int, year: int = 2026) -> str:

@@ -15,7 +15,6 @@ from aap.services.calls import set_jury
 from aap.timeutil import now, to_paris
 from tests import factories
 from tests.helpers import count_queries
-from tests.services.test_consolidation import untie_authorities
 
 
 @pytest.fixture
@@ -29,8 +28,7 @@ def calls(world):
         fund = factories.make_fund(authority_id=authority.id, owner_name="Nom du dispositif")
         out[key] = factories.make_call(fund, title=f"AAP de {authority.name}")
         set_jury(out[key], [world.users["juror"].id])
-    yield out
-    untie_authorities()
+    return out
 
 
 def cards(page: str) -> dict[str, str]:

@@ -96,9 +96,10 @@ def day(value: date | None) -> str:
     return format_date(value, "dd/MM/yyyy") if value else "—"
 
 
-def page_url(page: int) -> str:
+def page_url(page: int, param: str = "page") -> str:
+    """This page's URL with ``param`` (a page number) set; the other arguments kept."""
     args = dict(request.args)
-    args["page"] = page
+    args[param] = page
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 

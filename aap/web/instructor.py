@@ -34,6 +34,8 @@ bp = Blueprint("instructor", __name__, url_prefix="/instruction")
 #: Sorts whose natural order is ascending (the others start with the largest/latest).
 ASCENDING_FIRST = {"reference", "title"}
 MAX_BULK = 200
+#: Calls per page on the back-office home (a parent authority reads hundreds of them).
+CALLS_PER_PAGE = 20
 
 
 def _call_or_404(call_id: int) -> Call:
@@ -80,7 +82,11 @@ def parse_filters(args: MultiDict, call: Call | None = None) -> search.Filters:
 def home():
     """The calls the instructor reads, their figures, and the applications by state."""
     readable = policies.staff_calls(current_user, Role.INSTRUCTOR)
-    call_list = db.session.scalars(readable.order_by(Call.opens_at.desc())).unique().all()
+    calls_page = page_arg(request.args.get("appels"))
+    call_count = db.session.scalar(readable.with_only_columns(func.count(Call.id))) or 0
+    call_list = db.session.scalars(
+        readable.order_by(Call.opens_at.desc(), Call.id.desc())
+        .limit(CALLS_PER_PAGE).offset((calls_page - 1) * CALLS_PER_PAGE)).unique().all()
     figures = budget.summaries(list(call_list))
     counts = dict(db.session.execute(
         select(Application.state, func.count()).where(
@@ -91,6 +97,8 @@ def home():
     page = search.search(current_user, filters, page=page_arg(request.args.get("page")))
     state = filters.states[0] if filters.states else None
     return render_template("instructor/home.html", calls=call_list, figures=figures,
+                           calls_page=calls_page, call_count=call_count,
+                           call_pages=max(1, -(-call_count // CALLS_PER_PAGE)),
                            counts=counts, page=page, state=state,
                            states=[s for s in get_workflow().state_names if s != "draft"])
 

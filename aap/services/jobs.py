@@ -448,7 +448,11 @@ def _remove_leftovers(before: float) -> None:
     kept = set(db.session.scalars(select(ExportJob.file_path)
                                   .where(ExportJob.file_path.is_not(None))))
     for path in _files(folder):
-        if path.name not in kept and path.stat().st_mtime < before:
+        try:
+            stale = path.name not in kept and path.stat().st_mtime < before
+        except FileNotFoundError:  # a running job renamed its .part in the meantime
+            continue
+        if stale:
             path.unlink(missing_ok=True)
 
 

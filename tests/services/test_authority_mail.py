@@ -11,7 +11,6 @@ recipients are written out by hand from SPEC 2 for each case.
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from aap.services import notifications, workflow
 from aap.services.calls import set_jury
@@ -25,7 +24,7 @@ from tests.factories import (
     make_user,
     trigger_data,
 )
-from tests.services.test_outbox import Inbox, _free_port
+from tests.services.conftest import Inbox
 
 PEOPLE = ("instructor", "finance")
 WHERE = ("metropole", "commune", "other", "platform")
@@ -34,15 +33,11 @@ WHERE = ("metropole", "commune", "other", "platform")
 
 
 @pytest.fixture
-def inbox(app):
-    """A real SMTP server in the process, and the app pointed at it."""
-    received = Inbox()
-    controller = Controller(received, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{controller.port}"
-    yield received
-    app.config["SMTP_URL"] = None
-    controller.stop()
+def inbox(smtp_server, smtp_url):
+    """A real SMTP server in the process (the outbox tests' own), and the app pointed at it."""
+    controller, received = smtp_server
+    smtp_url(f"smtp://127.0.0.1:{controller.port}")
+    return received
 
 
 @pytest.fixture

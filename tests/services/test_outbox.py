@@ -9,7 +9,6 @@ password is sent; ``aap outbox send`` reports what happened.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,78 +16,17 @@ from email.header import decode_header, make_header
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
 from aap.extensions import db
 from aap.models import Notification
 from aap.services import notifications
+from tests.services.conftest import Inbox, free_port
 from workflows import GuardFailed
 
 T0 = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)
 REFUSED = "absent@example.org"
-
-
-class Inbox(Message):
-    """Keeps what it receives; refuses RCPT for the addresses in ``refused`` (550) and
-    counts those refusals, as a real server would log them."""
-
-    def __init__(self, refused: set[str] = frozenset()) -> None:
-        super().__init__()
-        self.messages = []
-        self.refused = set(refused)
-        self.refusals: list[str] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refused:
-            self.refusals.append(address)
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    def handle_message(self, message) -> None:
-        self.messages.append(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_factory():
-    """Start in-process SMTP servers (plain, or STARTTLS with a login) for one test."""
-    controllers = []
-
-    def start(inbox: Inbox | None = None, **options) -> tuple[Controller, Inbox]:
-        inbox = inbox or Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), **options)
-        controller.start()
-        controllers.append(controller)
-        return controller, inbox
-
-    yield start
-    for controller in controllers:
-        controller.stop()
-
-
-@pytest.fixture
-def smtp_server(smtp_factory):
-    return smtp_factory()
-
-
-@pytest.fixture
-def smtp_url(app):
-    """Point the app at an SMTP URL for one test."""
-
-    def set_url(url: str) -> None:
-        app.config["SMTP_URL"] = url
-
-    yield set_url
-    app.config["SMTP_URL"] = None
 
 
 def _row(email: str, created_at: datetime = T0, subject: str = "Votre dossier") -> Notification:
@@ -144,7 +82,7 @@ def test_a_refused_transition_queues_nothing(world):
 
 def test_a_server_that_is_down_loses_nothing(db, smtp_factory, smtp_url):
     row = _row("awa@example.org")
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     smtp_url(f"smtp://127.0.0.1:{port}")
     with pytest.raises(notifications.SmtpUnavailable):
         notifications.send_pending(at=T0)
@@ -299,7 +237,7 @@ def test_aap_outbox_send_delivers_and_reports(app, db, smtp_factory, smtp_url):
 
 def test_aap_outbox_send_says_when_the_server_is_down(app, db, smtp_url):
     row = _row("awa@example.org", created_at=datetime.now(UTC))
-    smtp_url(f"smtp://127.0.0.1:{_free_port()}")
+    smtp_url(f"smtp://127.0.0.1:{free_port()}")
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 1
     assert "Nothing was sent; the outbox is kept." in result.output

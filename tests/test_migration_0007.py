@@ -6,17 +6,14 @@ downgrade back to 0006 keeps the data too."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from aap.extensions import db
+from tests.old_revision import MIGRATIONS, database_at
 
-MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
 AT = "'2026-01-01 00:00:00+00:00'"
 TABLES = ("user_account", "user_role", "organisation", "membership", "fund", "call",
           "application")
@@ -29,37 +26,10 @@ USERS = [(1, "instructrice@example.org", ("instructor", "finance")),
 
 @pytest.fixture
 def database_at_0006(app, tmp_path):
-    """An app on a database of its own at revision 0006: a SQLite file, or a PostgreSQL
-    schema of its own beside the test run's."""
-    from aap import create_app
-    from tests.conftest import _database_url
-
-    base = _database_url(tmp_path)
-    schema, url = None, f"sqlite:///{tmp_path / 'at_0006.sqlite3'}"
-    if base.startswith("postgresql"):
-        schema = f"aap_test_{os.getpid()}_m0007"
-        _run_admin(base, f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}")
-        separator = "&" if "?" in base else "?"
-        url = f"{base}{separator}options=-csearch_path%3D{schema}"
-    old = create_app("test", SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp_path))
-    try:
-        with old.app_context():
-            upgrade(directory=MIGRATIONS, revision="0006")
-            _fill()
-            yield old
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if schema:
-            _run_admin(base, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def _run_admin(url: str, *statements: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
+    """An app on a database of its own at revision 0006, filled as that revision knows it."""
+    with database_at("0006", tmp_path) as old:
+        _fill()
+        yield old
 
 
 def _fill() -> None:

@@ -3,9 +3,6 @@ members accept or decline, each step announced through the outbox."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +13,7 @@ from aap.models import Membership, Notification, Organisation, OrganisationJoinR
 from aap.services import organisations
 from aap.timeutil import now
 from tests import factories
+from tests.old_revision import MIGRATIONS, database_at
 
 VALID = {"name": "Association Égalité", "siret": "732 829 320 00074", "rna": "",
          "address": "2 place de la Mairie", "postcode": "13127", "city": "Vitrolles",
@@ -273,42 +271,13 @@ def test_only_members_see_and_decide_the_requests(world, registered):
 
 # -- migration 0004 on a database that already holds duplicates -----------------------
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @pytest.fixture
 def old_database(app, tmp_path):
-    """An empty database of its own at revision 0003: a SQLite file, or a PostgreSQL
-    schema of its own beside the test run's."""
-    from flask_migrate import upgrade
-    from sqlalchemy import create_engine
-
-    from aap import create_app
-    from tests.conftest import _database_url
-
-    base = _database_url(tmp_path)
-    schema, url = None, f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    if base.startswith("postgresql"):
-        schema = f"aap_test_{os.getpid()}_old"
-        engine = create_engine(base, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in base else "?"
-        url = f"{base}{separator}options=-csearch_path%3D{schema}"
-    old = create_app("test", SQLALCHEMY_DATABASE_URI=url, UPLOAD_DIR=str(tmp_path))
-    try:
-        with old.app_context():
-            upgrade(directory=str(MIGRATIONS), revision="0003")
-            yield old
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if schema:
-            engine = create_engine(base, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            engine.dispose()
+    """An empty database of its own at revision 0003."""
+    with database_at("0003", tmp_path) as old:
+        yield old
 
 
 def test_migration_0004_keeps_older_duplicates_and_cleans_filenames(old_database):
@@ -348,7 +317,7 @@ def test_migration_0004_keeps_older_duplicates_and_cleans_filenames(old_database
                 "content_type, size, sha256, created_at) VALUES (:id, 1, 'statutes', "
                 f":name, :stored, 'application/pdf', 1, '', {at})"),
                 {"id": id_, "name": name, "stored": f"{id_:032x}.pdf"})
-    upgrade(directory=str(MIGRATIONS), revision="0004")
+    upgrade(directory=MIGRATIONS, revision="0004")
     with db.engine.begin() as conn:
         flagged = dict(conn.execute(text(
             "SELECT id, siret_duplicate FROM organisation ORDER BY id")).all())

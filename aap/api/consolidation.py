@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 
 from aap.api.auth import SECURITY, current_api_user, roles_required, token_required
 from aap.api.schemas import QueryInteger, StrictSchema
-from aap.services import consolidation
+from aap.services import consolidation, policies
 
 blp = Blueprint("api_consolidation", __name__, description="Authorities' consolidated budgets")
 
@@ -37,7 +37,7 @@ class AuthorityBudgetOut(BudgetFiguresOut):
 @blp.route("/authorities/<int:authority_id>/budget", methods=["GET"])
 @blp.doc(security=SECURITY)
 @token_required
-@roles_required(*consolidation.FIGURE_READERS)
+@roles_required(*policies.FIGURE_READERS)
 @blp.arguments(FiscalYearArgs, location="query")
 @blp.response(200, AuthorityBudgetOut)
 def authority_budget(args, authority_id):

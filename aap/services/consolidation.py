@@ -17,8 +17,9 @@ number of queries whatever the number of children and calls: the authority tree 
 once per request), the children's names, the calls of the year, the sums.
 
 Who reads an authority's figures: its staff (any staff role held in it), its ancestors'
-staff, and platform-wide staff (:func:`readable_authority`); another authority is not
-shown to exist (404), and a user with no staff role at all is refused (403).
+staff, and platform-wide staff (:func:`aap.services.policies.readable_authority`);
+another authority is not shown to exist (404), and a user with no staff role at all is
+refused (403).
 """
 
 from __future__ import annotations
@@ -30,14 +31,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import lazyload
 
-from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import Authority, Call, Fund, User
-from aap.models.accounts import AUTHORITY_ROLES, Role
 from aap.services import money, policies
-
-#: The roles whose holders read an authority's figures (where they hold them, and below).
-FIGURE_READERS = (*AUTHORITY_ROLES, Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -95,21 +91,6 @@ class Consolidation:
 
 
 # -- who reads what ---------------------------------------------------------------------------
-
-def readable_authority(user: User | None, authority_id: int,
-                       roles: Iterable[str] = FIGURE_READERS) -> Authority:
-    """The authority whose figures ``user`` asks for, if one of ``roles`` held there, in an
-    ancestor or platform-wide lets it read them. Forbidden for a user with none of the
-    roles anywhere (checked first: the object is not looked up); NotFound for an unknown
-    authority or one the user does not read (another authority is not shown to exist)."""
-    roles = tuple(roles)
-    if user is None or not user.has_role(*roles):
-        raise Forbidden("Les chiffres des collectivités sont réservés à leurs agents.")
-    authority = db.session.get(Authority, authority_id)
-    if authority is None or not policies.scope(user, *roles).reads(authority.id):
-        raise NotFound("Collectivité introuvable.")
-    return authority
-
 
 def consolidated_authorities(user: User | None, roles: Iterable[str]) -> list[Authority]:
     """The authorities with children whose consolidation ``user`` reads with ``roles``:
@@ -219,7 +200,7 @@ def by_name(authorities: Iterable[Authority]) -> list[Authority]:
 
 def authority_budget(user: User | None, authority_id: int, fiscal_year: int) -> dict:
     """The body of ``GET /authorities/{id}/budget?fiscal_year=`` (SPEC 7.1)."""
-    authority = readable_authority(user, authority_id)
+    authority = policies.readable_authority(user, authority_id)
     # whoever reads an authority reads everything below it: no narrowing by user
     consolidation = consolidate(authority, fiscal_year)
     own = consolidation.own.as_dict()

@@ -10,6 +10,7 @@ never filter by authority themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import g, has_app_context
@@ -28,7 +29,7 @@ from aap.models import (
     Review,
     User,
 )
-from aap.models.accounts import Role, UserRole
+from aap.models.accounts import AUTHORITY_ROLES, Role, UserRole
 
 STAFF_ROLES = (Role.INSTRUCTOR, Role.FINANCE, Role.ADMIN)
 
@@ -483,3 +484,22 @@ def ineligible_jurors(call: Call, users: list[User]) -> list[User]:
 def _holds_juror_for(user: User, authority_id: int | None) -> bool:
     held = user.role_authorities(Role.JUROR)
     return None in held or (authority_id is not None and authority_id in held)
+
+
+#: The roles whose holders read an authority's figures (where they hold them, and below).
+FIGURE_READERS = (*AUTHORITY_ROLES, Role.ADMIN)
+
+
+def readable_authority(user: User | None, authority_id: int,
+                       roles: Iterable[str] = FIGURE_READERS) -> Authority:
+    """The authority whose figures ``user`` asks for, if one of ``roles`` held there, in an
+    ancestor or platform-wide lets it read them. Forbidden for a user with none of the
+    roles anywhere (checked first: the object is not looked up); NotFound for an unknown
+    authority or one the user does not read (another authority is not shown to exist)."""
+    roles = tuple(roles)
+    if user is None or not user.has_role(*roles):
+        raise Forbidden("Les chiffres des collectivités sont réservés à leurs agents.")
+    authority = db.session.get(Authority, authority_id)
+    if authority is None or not scope(user, *roles).reads(authority.id):
+        raise NotFound("Collectivité introuvable.")
+    return authority

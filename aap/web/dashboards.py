@@ -143,7 +143,7 @@ def _call(call_id: int) -> Call:
 def _authority(authority_id: int) -> Authority:
     """The authority, if the user reads it with an export role (else 404)."""
     try:
-        return consolidation.readable_authority(current_user, authority_id,
+        return policies.readable_authority(current_user, authority_id,
                                                 policies.EXPORT_ROLES)
     except NotFound:
         abort(404, description=_("Collectivité introuvable."))

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from aap.errors import Forbidden, NotFound
 from aap.extensions import db
 from aap.models import Application, Authority, Call
-from aap.services import consolidation, workflow
+from aap.services import consolidation, policies, workflow
 from aap.services.calls import set_jury
 from tests import factories
 from tests.helpers import count_queries
@@ -208,16 +208,16 @@ def test_who_reads_an_authority(tree, roles, held_in, target, outcome):
     user = factories.make_user(roles, authority=authority)
     wanted = getattr(tree, target)
     if outcome == "read":
-        assert consolidation.readable_authority(user, wanted.id) is wanted
+        assert policies.readable_authority(user, wanted.id) is wanted
     else:
         with pytest.raises(Forbidden if outcome == "forbidden" else NotFound):
-            consolidation.readable_authority(user, wanted.id)
+            policies.readable_authority(user, wanted.id)
 
 
 def test_an_unknown_authority_is_not_found(tree):
     user = factories.make_user(["finance"])
     with pytest.raises(NotFound):
-        consolidation.readable_authority(user, tree.lille.id + 1000)
+        policies.readable_authority(user, tree.lille.id + 1000)
 
 
 @pytest.mark.parametrize(("held_in", "expected"), [

@@ -133,7 +133,7 @@ def calls_for_year(user: User | None, fiscal_year: int,
     that authority and its descendants (NotFound when the user does not read it)."""
     query = policies.exportable_calls(user).where(Call.fiscal_year == fiscal_year)
     if authority_id is not None:
-        consolidation.readable_authority(user, authority_id, policies.EXPORT_ROLES)
+        policies.readable_authority(user, authority_id, policies.EXPORT_ROLES)
         query = consolidation.under(query, authority_id)
     return _calls(query)
 

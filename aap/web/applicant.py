@@ -36,7 +36,6 @@ from aap.services import (
     workflow,
 )
 from aap.services.attachments import TooLarge, Upload
-from aap.services.exports import attribuant
 from aap.timeutil import now
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
@@ -116,8 +115,7 @@ def home():
     steps = {a.id: next_step(a, at) for a in page.items}
     return render_template("applicant/home.html",
                            organisations=organisations.of_member(current_user),
-                           open_calls=open_calls, page=page, steps=steps, now=at,
-                           attribuant=attribuant.of_fund)
+                           open_calls=open_calls, page=page, steps=steps, now=at)
 
 
 # -- organisations -------------------------------------------------------------------

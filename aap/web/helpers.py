@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from aap.models.accounts import Role
 from aap.money import format_eur
+from aap.services.exports import attribuant
 from aap.timeutil import to_paris
 from aap.vocabulary import DOMAINS, GROUNDS, N_
 from workflows import get_workflow
@@ -116,4 +117,4 @@ def register_helpers(app: Flask) -> None:
                                  role_label=role_label, budget_line=budget_line)
     app.jinja_env.globals.update(ROLE_HOMES=ROLE_HOMES, DOMAINS=DOMAINS, GROUNDS=GROUNDS,
                                  page_url=page_url, here_without_lang=here_without_lang,
-                                 get_locale=get_locale)
+                                 get_locale=get_locale, attribuant=attribuant.of_fund)

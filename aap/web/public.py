@@ -23,7 +23,7 @@ from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db, limiter
 from aap.models import Call
 from aap.services import accounts, open_data, organisations
-from aap.services.exports import attribuant, scdl
+from aap.services.exports import scdl
 from aap.timeutil import now
 from aap.web.access import page_arg
 from aap.web.helpers import ROLE_HOMES
@@ -40,8 +40,7 @@ def index():
         select(Call).where(Call.closes_at > at).options(open_data.with_attribuant())
         .order_by(Call.closes_at).limit(20)
     ).unique().all()
-    return render_template("public/index.html", calls=calls, now=at,
-                           attribuant=attribuant.of_fund)
+    return render_template("public/index.html", calls=calls, now=at)
 
 
 def _safe_next(target: str | None) -> str | None:

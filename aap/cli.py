@@ -203,6 +203,8 @@ def demo(reset: bool, applications: int | None) -> None:
 def register_commands(app: Flask) -> None:
     from aap.cli_export import export
     from aap.cli_jobs import jobs
+    from aap.cli_privacy import privacy
 
-    for command in (users, authorities, outbox, reports, workflow, demo, jobs, export):
+    for command in (users, authorities, outbox, reports, workflow, demo, jobs, export,
+                    privacy):
         app.cli.add_command(command)

@@ -45,6 +45,12 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     API_TOKEN_TTL = timedelta(days=int(os.environ.get("API_TOKEN_TTL_DAYS", "30")))
+    # Data protection (aap.services.privacy, `aap privacy anonymise`, docs/rgpd.md): the
+    # personal data of refused, ineligible or withdrawn applications (and of drafts whose
+    # call closed) is anonymised this many years after; accounts with no login for this
+    # many years, and no application the law keeps, are anonymised.
+    PRIVACY_APPLICATION_YEARS = int(os.environ.get("PRIVACY_APPLICATION_YEARS", "5"))
+    PRIVACY_DORMANT_ACCOUNT_YEARS = int(os.environ.get("PRIVACY_DORMANT_ACCOUNT_YEARS", "3"))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -69,6 +75,10 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = None
     WTF_CSRF_TIME_LIMIT = None
     SHOW_OUTBOX = _flag("SHOW_OUTBOX", False)
+    # Operations (aap.logs, aap.operations, docs/deploy.md): JSON logs on stderr at this
+    # level; the number of reverse proxies in front whose X-Forwarded-For/-Proto to trust.
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     # Background exports (aap.services.jobs). With REDIS_URL, jobs go to an RQ queue run
     # by `aap jobs worker`; without it, a thread of the app process runs them (the demo,
     # single-process use). EXPORT_DIR (default: the instance folder's exports/) must be

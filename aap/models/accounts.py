@@ -42,6 +42,11 @@ class User(UserMixin, db.Model):
     # with an older version stops working, on every process (sessions stay stateless).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last successful login (web or API); the dormant-account rule of
+    # aap.services.privacy counts from it (from ``created_at`` when never set).
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when aap.services.privacy replaced the personal data by a pseudonym.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -145,16 +150,24 @@ class Membership(db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token; only its SHA-256 digest is stored."""
+    """A bearer token; only its SHA-256 digest is stored. ``last_used_at`` is written at
+    most once a minute (``aap.services.accounts.TOKEN_TOUCH_INTERVAL``), not per request."""
 
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(default=False)
+
+    def active_at(self, moment: datetime) -> bool:
+        """Whether the token still opens the API at ``moment``."""
+        return not self.revoked and self.expires_at > moment
 
     user: Mapped[User] = relationship()
 

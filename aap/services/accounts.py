@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from aap.errors import ValidationFailed
+from aap.errors import NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import ApiToken, Authority, PasswordResetToken, User
 from aap.models.accounts import AUTHORITY_ROLES, ROLES, Role
@@ -104,6 +104,8 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.check_password(password or "") or not user.active:
         return None
+    user.last_login_at = now()  # the dormant-account rule counts from here (privacy)
+    db.session.commit()
     return user
 
 
@@ -137,18 +139,58 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, ttl) -> str:
+def issue_token(user: User, ttl, label: str = "") -> str:
+    """A new bearer token for ``user``, valid for ``ttl``; only its digest is stored, so
+    the value is shown once."""
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, digest=digest(token), expires_at=now() + ttl))
+    db.session.add(ApiToken(user_id=user.id, digest=digest(token), expires_at=now() + ttl,
+                            label=(label or "").strip()[:100]))
     db.session.commit()
     return token
 
 
+#: ``ApiToken.last_used_at`` is written at most this often: not one write per request.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
 def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
-    if row is None or row.revoked or row.expires_at <= now() or not row.user.active:
+    at = now()
+    if row is None or not row.active_at(at) or not row.user.active:
         return None
-    return row.user
+    user = row.user
+    if row.last_used_at is None or row.last_used_at <= at - TOKEN_TOUCH_INTERVAL:
+        _touch_token(row.id, at)
+    return user
+
+
+def _touch_token(token_id: int, at) -> None:
+    """Record the token's use; the condition makes concurrent requests write it once."""
+    stale = at - TOKEN_TOUCH_INTERVAL
+    db.session.execute(update(ApiToken).where(
+        ApiToken.id == token_id,
+        (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= stale),
+    ).values(last_used_at=at).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def tokens_of(user: User, page: int = 1, per_page: int = 25) -> tuple[list[ApiToken], int]:
+    """The user's tokens, newest first, and their count (revoked and expired included)."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; another user's token is unknown (NotFound)."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("Jeton introuvable.")
+    row.revoked = True
+    db.session.commit()
+    return row
 
 
 RESET_TTL = timedelta(hours=1)

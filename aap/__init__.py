@@ -20,6 +20,8 @@ from aap.config import (
 )
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
 from aap.input import CleanRequest, InputRefused, check_api_request
+from aap.logs import register_logging
+from aap.operations import readiness, register_proxy, resource_dir
 
 MAX_DB_INT = 2**31 - 1  # the largest id: id columns are PostgreSQL integers (32 bits)
 
@@ -41,13 +43,15 @@ class DatabaseIntConverter(IntegerConverter):
 def create_app(config: str | type | None = None, **overrides) -> Flask:
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(resource_dir("templates")),
         static_folder="static",
         instance_relative_config=True,
     )
     app.config.from_object(config if isinstance(config, type) else config_for(config))
     app.config.update(overrides)
     check_production_secrets(app.config)
+    register_logging(app)
+    register_proxy(app)
     app.url_map.converters["int"] = DatabaseIntConverter
     app.request_class = CleanRequest
     register_database_url(app)
@@ -93,11 +97,11 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         install_sqlite_hooks(db.engine)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(ROOT / "translations"))
+                   default_translation_directories=str(resource_dir("translations")))
     login_manager.init_app(app)
     login_manager.login_view = "public.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
@@ -146,9 +150,14 @@ def register_blueprints(app: Flask) -> None:
         return jsonify({"status": "ok" if status == 200 else "degraded",
                         "database": database}), status
 
+    @app.get("/health/ready")
+    def ready():
+        body, status, headers = readiness(app.config)
+        return jsonify(body), status, headers
+
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/health"
+    return request.path.startswith(("/api/", "/health"))
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -121,6 +121,7 @@ def register_api(app: Flask) -> None:
         exports,
         funds,
         jury,
+        me,
         open_data,
         organisations,
         repayments,
@@ -146,6 +147,6 @@ def register_api(app: Flask) -> None:
         api.spec.components.response(name, response)
     for module in (auth_views, authorities, funds, calls, organisations, applications, attachments,
                    jury, exports, vocabularies, allocations, repayments, deliberations, open_data,
-                   consolidation):
+                   consolidation, me):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: nothing to forge
         api.register_blueprint(module.blp, url_prefix="/api/v1")

@@ -11,6 +11,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.errors import NotFound, ValidationFailed
@@ -165,13 +166,19 @@ def user_for_token(token: str) -> User | None:
 
 
 def _touch_token(token_id: int, at) -> None:
-    """Record the token's use; the condition makes concurrent requests write it once."""
+    """Record the token's use in a short transaction of its own (the request's session is
+    left as it is); the condition makes concurrent requests write it once. Bookkeeping
+    only: a busy database skips it rather than failing the request."""
     stale = at - TOKEN_TOUCH_INTERVAL
-    db.session.execute(update(ApiToken).where(
+    statement = update(ApiToken).where(
         ApiToken.id == token_id,
         (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= stale),
-    ).values(last_used_at=at).execution_options(synchronize_session=False))
-    db.session.commit()
+    ).values(last_used_at=at)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(statement)
+    except OperationalError:
+        return
 
 
 def tokens_of(user: User, page: int = 1, per_page: int = 25) -> tuple[list[ApiToken], int]:

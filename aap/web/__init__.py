@@ -14,6 +14,7 @@ LOGIN_MESSAGE = N_("Connectez-vous pour accéder à cette page.")
 
 def register_web(app: Flask) -> None:
     from aap.web import (
+        account,
         admin,
         applicant,
         dossier,
@@ -30,5 +31,5 @@ def register_web(app: Flask) -> None:
     # Flask-Login shows its messages through this callback: translated like the rest
     login_manager.localize_callback = gettext
     for module in (public, applicant, instructor, jury, finance, admin, dossier,
-                   instructor_decisions, manager):
+                   instructor_decisions, manager, account):
         app.register_blueprint(module.bp)

@@ -1,0 +1,111 @@
+"""The account area (« Mon compte »), for every signed-in user: the personal data it holds
+(one JSON download), its API tokens (list, create, revoke) and the deletion of the
+account (docs/rgpd.md). The rules live in aap.services.privacy and aap.services.accounts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from aap.errors import Conflict, NotFound, ValidationFailed
+from aap.services import accounts, privacy
+from aap.timeutil import now
+from aap.web.access import page_arg
+from forms.privacy import DeleteAccountForm, RevokeTokenForm, TokenForm
+
+bp = Blueprint("account", __name__, url_prefix="/compte")
+
+TOKENS_PER_PAGE = 20
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@login_required
+def home():
+    user = _me()
+    tokens, _total = accounts.tokens_of(user, 1, 5)
+    return render_template("account/home.html", user=user, tokens=tokens, at=now(),
+                           blockers=privacy.deletion_blockers(user))
+
+
+@bp.get("/mes-donnees.json")
+@login_required
+def export():
+    """Everything AAP holds about the user, as one JSON file to download."""
+    document = privacy.export_user_data(_me())
+    body = json.dumps(document, ensure_ascii=False, indent=2)
+    stamp = now().strftime("%Y-%m-%d")
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="aap-mes-donnees-{stamp}.json"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/jetons", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """The user's API tokens; a new one is shown once, on the answer to its creation."""
+    form = TokenForm()
+    created, status = None, 200
+    if form.validate_on_submit():
+        created = accounts.issue_token(_me(), timedelta(days=form.days.data), form.label.data)
+        form = TokenForm(formdata=None)
+        status = 201
+    elif request.method == "POST":
+        status = 422
+    page = page_arg(request.args.get("page"))
+    rows, total = accounts.tokens_of(_me(), page, TOKENS_PER_PAGE)
+    response = render_template(
+        "account/tokens.html", form=form, created=created, tokens=rows, at=now(), page=page,
+        pages=max(1, -(-total // TOKENS_PER_PAGE)), total=total,
+        revoke_form=RevokeTokenForm())
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/jetons/<int:token_id>/revoquer")
+@login_required
+def revoke(token_id: int):
+    if not RevokeTokenForm().validate_on_submit():
+        flash(_("La demande a expiré : réessayez."), "error")
+        return redirect(url_for("account.tokens"))
+    try:
+        row = accounts.revoke_token(_me(), token_id)
+    except NotFound:
+        flash(_("Jeton introuvable."), "error")
+        return redirect(url_for("account.tokens")), 303
+    flash(_("Le jeton « %(label)s » est révoqué : il ne donne plus accès à l'API.",
+            label=row.label or _("sans nom")), "success")
+    return redirect(url_for("account.tokens")), 303
+
+
+@bp.route("/supprimer", methods=["GET", "POST"])
+@login_required
+def delete():
+    """Delete the account: the password again, unless something keeps it (said why)."""
+    user = _me()
+    blockers = privacy.deletion_blockers(user)
+    form = DeleteAccountForm()
+    status = 200
+    if not blockers and form.validate_on_submit():
+        try:
+            privacy.delete_account(user, form.password.data)
+        except ValidationFailed:
+            form.password.errors = [_("Mot de passe incorrect.")]
+            status = 422
+        except Conflict:  # something came to keep it since the page was shown
+            blockers, status = privacy.deletion_blockers(user), 409
+        else:
+            logout_user()
+            session.clear()
+            flash(_("Votre compte est supprimé : vos données personnelles ont été effacées "
+                    "et vos sessions fermées."), "success")
+            return redirect(url_for("public.index")), 303
+    elif request.method == "POST":
+        status = 409 if blockers else 422
+    return render_template("account/delete.html", form=form, blockers=blockers), status

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from aap.api.auth import (
     SECURITY,
@@ -49,7 +50,8 @@ def list_calls(args):
     query = policies.listed_calls(viewer)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = db.session.scalars(
-        query.order_by(Call.opens_at.desc(), Call.id.desc())
+        query.options(selectinload(Call.jury))
+        .order_by(Call.opens_at.desc(), Call.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     figures = budget.summaries(list(items))

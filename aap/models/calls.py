@@ -110,8 +110,10 @@ class Call(db.Model):
         back_populates="call", cascade="all, delete-orphan", order_by="Criterion.position",
         lazy="selectin",
     )
+    # Loaded when read, not with every call: a big call's jury is hundreds of members
+    # (with their accounts and roles), and every application loads its call.
     jury: Mapped[list[JuryMember]] = relationship(
-        back_populates="call", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="call", cascade="all, delete-orphan", lazy="select"
     )
 
     def is_open(self, at: datetime) -> bool:

@@ -27,6 +27,7 @@ from forms.instruction import ACTION_LABELS, COMMENT_REQUIRED, DANGEROUS, FORMS,
 from workflows import get_workflow
 from workflows.application import LATER_PAYMENT_STATES
 from workflows.engine import WorkflowError
+from workflows.guards import report_gap
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossiers")
 
@@ -43,6 +44,25 @@ def budget_rows(budget: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, 
         rows[side] = [(lines.get(code, code), cents) for code, cents in
                       sorted(amounts.items(), key=lambda item: (order.get(item[0], 999), item[0]))]
     return rows
+
+
+def report_table(app) -> dict | None:
+    """The filed final report against the provisional budget, for the staff who approve
+    it and pay the balance: each line planned or realised, with its gap, and the totals
+    (the same figures as the applicant's report page)."""
+    if app.report is None or app.report.submitted_at is None:
+        return None
+    planned, realised = app.budget(), app.report.realised()
+    table: dict = {"report": app.report, "threshold": app.call.report_gap_threshold}
+    for side, lines in BUDGET_LINES.items():
+        rows = [(label, planned[side].get(code, 0), realised[side].get(code, 0))
+                for code, label in lines.items()
+                if planned[side].get(code) or realised[side].get(code)]
+        total_p, total_r = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        table[side] = {"rows": [(label, p, r, r - p, report_gap(p, r)) for label, p, r in rows],
+                       "total": (total_p, total_r, total_r - total_p,
+                                 report_gap(total_p, total_r))}
+    return table
 
 
 def available_actions(user, app) -> list[str]:
@@ -100,6 +120,7 @@ def _render(app, *, failed: str | None = None, failed_form=None, general=None,
         general_errors=general or [], labels=ACTION_LABELS, comment_required=COMMENT_REQUIRED,
         dangerous=DANGEROUS, staff=staff, reviews=reviews, aggregate=aggregate,
         files=files, kinds=ATTACHMENT_KINDS, money=finance_panel(app, finance_failed),
+        report=report_table(app),
     ), status
 
 

@@ -565,24 +565,29 @@ def _report_rows(app: Application, form: ReportForm) -> dict:
     provisional = app.budget()
     rows: dict[str, list[dict]] = {}
     totals: dict[str, dict] = {}
+    typed = False  # nothing realised yet: no gap to show, nothing to explain
     for side, lines in BUDGET_LINES.items():
         rows[side] = []
         total_p = total_r = 0
+        side_typed = False
         for code in lines:
             field = form[line_field_name(side, code)]
             planned = provisional[side].get(code, 0)
             realised = field.data
             total_p += planned
             total_r += realised or 0
+            side_typed = side_typed or realised is not None
             gap = None if realised is None else realised - planned
             ratio = None if realised is None else report_gap(planned, realised)
             rows[side].append({"field": field, "planned": planned, "gap": gap,
                                "ratio": ratio})
+        typed = typed or side_typed
         totals[side] = {"planned": total_p, "realised": total_r,
-                        "gap": total_r - total_p, "ratio": report_gap(total_p, total_r)}
+                        "gap": total_r - total_p if side_typed else None,
+                        "ratio": report_gap(total_p, total_r) if side_typed else None}
     ratio = totals["charges"]["ratio"]
     threshold = app.call.report_gap_threshold
-    return {"rows": rows, "totals": totals, "threshold": threshold,
+    return {"rows": rows, "totals": totals, "threshold": threshold, "typed": typed,
             "needs_explanation": ratio is not None and abs(ratio) > threshold,
             "balanced": totals["charges"]["realised"] == totals["products"]["realised"]}
 

@@ -166,19 +166,18 @@ def user_for_token(token: str) -> User | None:
 
 
 def _touch_token(token_id: int, at) -> None:
-    """Record the token's use in a short transaction of its own (the request's session is
-    left as it is); the condition makes concurrent requests write it once. Bookkeeping
-    only: a busy database skips it rather than failing the request."""
+    """Record the token's use and end the transaction at once (authentication comes first
+    in a request: nothing else is pending); the condition makes concurrent requests write
+    it once. Bookkeeping only: a busy database skips it rather than failing the request."""
     stale = at - TOKEN_TOUCH_INTERVAL
-    statement = update(ApiToken).where(
-        ApiToken.id == token_id,
-        (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= stale),
-    ).values(last_used_at=at)
     try:
-        with db.engine.begin() as connection:
-            connection.execute(statement)
+        db.session.execute(update(ApiToken).where(
+            ApiToken.id == token_id,
+            (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= stale),
+        ).values(last_used_at=at).execution_options(synchronize_session=False))
+        db.session.commit()
     except OperationalError:
-        return
+        db.session.rollback()
 
 
 def tokens_of(user: User, page: int = 1, per_page: int = 25) -> tuple[list[ApiToken], int]:

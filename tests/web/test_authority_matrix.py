@@ -419,6 +419,14 @@ NOT_AUTHORITY = {
         ("favicon", "GET"), ("static", "GET"), ("health", "GET"),
         ("api_auth.token", "POST"), ("api_auth.register", "POST"),
         ("api_vocabularies.list_vocabularies", "GET"), ("api-docs.openapi_json", "GET"))},
+    **{(e, m): "the signed-in user's own account, data and API tokens (docs/rgpd.md); "
+               "tests/web/test_account_rights.py, tests/api/test_me.py, "
+               "tests/api/test_tokens.py" for e, m in (
+        ("account.home", "GET"), ("account.export", "GET"), ("account.tokens", "GET"),
+        ("account.tokens", "POST"), ("account.revoke", "POST"), ("account.delete", "GET"),
+        ("account.delete", "POST"), ("api_auth.list_tokens", "GET"),
+        ("api_auth.revoke_token", "DELETE"), ("api_me.export_me", "GET"),
+        ("api_me.delete_me", "DELETE"))},
     **{(e, m): "published open data of every authority (SPEC 6), anonymous" for e, m in (
         ("public.open_data_page", "GET"), ("public.open_data_csv", "GET"))},
     **{(e, m): "an organisation is the applicants' own, platform-wide (SPEC 2); "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from aap.database import lock, write_transaction
@@ -191,12 +191,15 @@ class Page:
 
 def list_visible(actor: User, *, call_id: int | None = None, state: str | None = None,
                  page: int = 1, per_page: int = 25) -> Page:
-    query = policies.visible_applications(actor)
-    if call_id is not None:
-        query = query.where(Application.call_id == call_id)
-    if state:
-        query = query.where(Application.state == state)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    def filtered(query: Select) -> Select:
+        if call_id is not None:
+            query = query.where(Application.call_id == call_id)
+        return query.where(Application.state == state) if state else query
+
+    query = filtered(policies.visible_applications(actor))
+    total = db.session.scalar(
+        filtered(policies.visible_applications(actor, counting=True))
+        .with_only_columns(func.count(Application.id))) or 0
     items = db.session.scalars(
         query.options(selectinload(Application.budget_lines))
         .order_by(Application.id.desc()).limit(per_page).offset((page - 1) * per_page)

@@ -137,10 +137,14 @@ def calls_in(scope_: Scope, *, acting: bool = False) -> Select:
         scope_.condition(Fund.authority_id, acting=acting))
 
 
-def application_in(scope_: Scope) -> ColumnElement[bool]:
-    """Whether an application's call is in what a scope reads, as a correlated EXISTS:
-    SQLite then walks the applications in the list's order and stops at the page, where
-    ``call_id IN (…)`` made it read and sort every application of a parent's children."""
+def application_in(scope_: Scope, *, counting: bool = False) -> ColumnElement[bool]:
+    """Whether an application's call is in what a scope reads. For a page, a correlated
+    EXISTS: SQLite then walks the applications in the list's order and stops at the page,
+    where ``call_id IN (…)`` made it read and sort every application of a parent's
+    children. For a count, which reads them all anyway, ``call_id IN (…)``: the calls are
+    looked up once, not once per application (half the cost on 100 000 applications)."""
+    if counting:
+        return Application.call_id.in_(calls_in(scope_))
     return exists().where(Call.id == Application.call_id, Fund.id == Call.fund_id,
                           scope_.condition(Fund.authority_id))
 
@@ -244,8 +248,9 @@ def acts_as(user: User, application: Application, role: str) -> bool:
     return scope(user, role).acts(application_authority(application))
 
 
-def visible_applications(user: User) -> Select:
-    """The applications a user may list, as a query (role-scoped, no per-row checks)."""
+def visible_applications(user: User, *, counting: bool = False) -> Select:
+    """The applications a user may list, as a query (role-scoped, no per-row checks);
+    ``counting`` gives the same rows in the form that is cheaper to count."""
     query = select(Application)
     conditions = []
     staff = scope(user, *STAFF_ROLES)
@@ -253,7 +258,7 @@ def visible_applications(user: User) -> Select:
         conditions.append(Application.state != "draft")
     elif not staff.empty:
         conditions.append((Application.state != "draft")
-                          & application_in(staff))
+                          & application_in(staff, counting=counting))
     if user.has_role(Role.APPLICANT):
         conditions.append(Application.organisation_id.in_(
             select(Membership.organisation_id).where(Membership.user_id == user.id)

@@ -212,3 +212,37 @@ def test_the_redaction_filter_masks_what_a_message_might_carry(text, secret):
     masked = redact(text)
     assert secret not in masked
     assert masked != ""
+
+
+def test_the_request_line_costs_no_query(client, world, db, logs):
+    """The same signed-in request runs the same SQL with its log line as without it (the
+    user id comes from the identity map)."""
+    from sqlalchemy import event
+
+    from aap.extensions import db as _db
+
+    token = _csrf(client, "/connexion")
+    client.post("/connexion", data={"email": world.users["applicant"].email,
+                                    "password": PASSWORD, "csrf_token": token})
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def queries() -> int:
+        statements.clear()
+        assert client.get("/porteur/").status_code == 200
+        return len(statements)
+
+    request_log = logging.getLogger("aap.request")
+    event.listen(_db.engine, "before_cursor_execute", count)
+    try:
+        logged = queries()
+        request_log.disabled = True
+        silent = queries()
+    finally:
+        request_log.disabled = False
+        event.remove(_db.engine, "before_cursor_execute", count)
+    _, lines = logs()
+    assert logged == silent > 0
+    assert _request_lines(lines)[-1]["user_id"] == world.users["applicant"].id

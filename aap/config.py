@@ -41,6 +41,9 @@ class Config:
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
     SMTP_URL = os.environ.get("SMTP_URL")
     MAIL_FROM = os.environ.get("MAIL_FROM", "AAP <no-reply@aap.localhost>")
+    # The address shown by the accessibility statement to report a problem (unset: the
+    # statement sends people to their authority's instructors only).
+    ACCESSIBILITY_CONTACT = os.environ.get("ACCESSIBILITY_CONTACT") or None
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

@@ -210,6 +210,36 @@ def test_every_page_route_has_a_row(app) -> None:
     assert not missing, f"pages with no accessibility row: {sorted(missing)}"
 
 
+# tests of the checks themselves, which the statement does not list
+UNLISTED = {"test_contrast_matches_known_pairs", "test_the_statement_says_what_is_checked"}
+
+
+def test_the_statement_says_what_is_checked(app) -> None:
+    """The accessibility statement names the axe-core vendored here and the tests that
+    exist (read from the files themselves), and the contact when one is configured."""
+    import re
+
+    import tests.browser.test_keyboard as keyboard
+
+    version = re.search(r"axe v([\d.]+)", AXE.read_text(encoding="utf-8")[:200]).group(1)
+    page = app.test_client().get("/accessibilite")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert f"axe-core version {version}" in text
+    assert "RGAA" in text and "WCAG" in text and "1280" in text and "375" in text
+    for module in (keyboard, __import__(__name__, fromlist=["_"])):
+        named = {n for n in re.findall(r"<code>(test_\w+)</code>", text)
+                 if hasattr(module, n)}
+        tests = {n for n in dir(module) if n.startswith("test_")} - UNLISTED
+        assert tests <= named, f"tests missing from the statement: {tests - named}"
+    app.config["ACCESSIBILITY_CONTACT"] = "accessibilite@example.org"
+    try:
+        text = app.test_client().get("/accessibilite").get_data(as_text=True)
+    finally:
+        app.config["ACCESSIBILITY_CONTACT"] = None
+    assert 'href="mailto:accessibilite@example.org"' in text
+
+
 # -- the dataset and the server, once for the module --------------------------------------
 
 def _seed() -> Seed:

@@ -15,8 +15,9 @@ from aap.extensions import db
 from aap.models import AuditEvent, Authority, User, UserRole
 from aap.models.accounts import AUTHORITY_ROLES, Role
 from aap.models.authorities import AUTHORITY_KINDS
-from aap.services import identifiers, policies
+from aap.services import identifiers, notifications, policies
 from aap.services.audit import json_safe
+from aap.services.staff_invitations import role_labels
 from aap.timeutil import now
 
 NAME_MAX = 200
@@ -175,8 +176,20 @@ def set_member_roles(actor: User | None, authority_id: int, user_id: int,
     if after != before:
         _record(actor, authority_id, "roles_changed",
                 {"user_id": user.id, "from": before, "to": after})
+        _tell_roles_changed(actor, user, authority_id, before, after)
     db.session.commit()
     return after
+
+
+def _tell_roles_changed(actor: User | None, user: User, authority_id: int,
+                        before: list[str], after: list[str]) -> None:
+    """A mail to the person whose roles changed, in the same transaction (the outbox):
+    a role granted or taken away is never silent."""
+    notifications.queue([user], "mail/staff_roles_changed.txt",
+                        authority=db.session.get(Authority, authority_id), actor=actor,
+                        granted=role_labels(r for r in after if r not in before),
+                        removed=role_labels(r for r in before if r not in after),
+                        now_held=role_labels(after))
 
 
 def _check_roles(roles) -> list[str]:

@@ -10,6 +10,9 @@ recipients are written out by hand from SPEC 2 for each case.
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from email.header import decode_header, make_header
+
 import pytest
 
 from aap.services import notifications, workflow
@@ -114,3 +117,38 @@ def test_mail_to_finance_reaches_the_authoritys_own_only(town, inbox, where, rea
     expected = {"porteuse@example.org"} | _staff_addresses("finance", *reached)
     assert _received_by(inbox) == expected
     assert not _received_by(inbox) & _staff_addresses("instructor", *WHERE)
+
+
+def _text(message) -> str:
+    """The plain-text body, decoded as a mail client shows it."""
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    return parsed.get_body(("plain",)).get_content()
+
+
+def test_roles_granted_or_removed_are_mailed_to_that_person_only(town, inbox):
+    """A manager's direct grant to an existing account is never silent: the person gets
+    one mail naming the authority and the roles granted (then removed), and nobody else
+    does; setting the same roles again sends nothing."""
+    from aap.services import authorities
+
+    metropole = town["calls"]["metropole"].fund.authority
+    person = make_user(["applicant"], email="recrue@example.org")
+    manager = make_user(["manager"], email="gestion@example.org", authority=metropole)
+
+    authorities.set_member_roles(manager, metropole.id, person.id, ["instructor", "juror"])
+    assert notifications.send_pending() == (1, 0)
+    [granted] = inbox.messages
+    assert granted["To"] == "recrue@example.org"
+    assert "Métropole du Levant" in str(make_header(decode_header(granted["Subject"])))
+    assert "Rôles attribués : instruction, jury." in _text(granted)
+
+    inbox.messages.clear()
+    authorities.set_member_roles(manager, metropole.id, person.id, ["instructor", "juror"])
+    assert notifications.send_pending() == (0, 0)
+
+    authorities.set_member_roles(manager, metropole.id, person.id, ["juror"])
+    assert notifications.send_pending() == (1, 0)
+    [removed] = inbox.messages
+    assert removed["To"] == "recrue@example.org"
+    assert "Rôles retirés : instruction." in _text(removed)
+    assert "Rôles attribués" not in _text(removed)

@@ -137,7 +137,12 @@ def test_an_existing_account_found_by_email_gets_the_roles(client, log_in, place
         ("instructor", vitrolles), ("juror", vitrolles), ("juror", lille)])
     page = text(client.get(team_url(place["vitrolles"])))
     assert "Jules Juré fait partie de l'équipe, avec les rôles : instruction, jury." in page
-    assert db.session.scalar(select(Notification)) is None  # no invitation for an account
+    # no invitation for an account: a mail telling the person what it now holds
+    [note] = db.session.scalars(select(Notification)).all()
+    assert note.recipient_email == "jure@example.org"
+    assert note.subject == "Vos rôles dans Vitrolles sur AAP"
+    assert "Rôles attribués : instruction, jury." in note.body
+    assert "invitation" not in note.body.lower()
 
 
 @pytest.mark.parametrize(("roles", "message"), [

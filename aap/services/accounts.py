@@ -105,9 +105,22 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not user.check_password(password or "") or not user.active:
         return None
-    user.last_login_at = now()  # the dormant-account rule counts from here (privacy)
-    db.session.commit()
+    _record_login(user)
     return user
+
+
+#: ``User.last_login_at`` is kept to the day: at most one write a day per account.
+LOGIN_TOUCH_INTERVAL = timedelta(days=1)
+
+
+def _record_login(user: User) -> None:
+    """The last login, which the dormant-account rule counts from (aap.services.privacy,
+    with the creation date when none): written only when the one known, or the account's
+    creation, is more than a day old."""
+    at = now()
+    if (user.last_login_at or user.created_at) <= at - LOGIN_TOUCH_INTERVAL:
+        user.last_login_at = at
+        db.session.commit()
 
 
 def _dummy_hash() -> str:

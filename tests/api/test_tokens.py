@@ -101,10 +101,26 @@ def test_last_use_is_written_at_most_once_a_minute(api, world):
     assert _row(token).last_used_at > first
 
 
-def test_a_login_records_the_last_login(api, world):
+def test_a_login_records_the_last_login_to_the_day(api, world):
+    """At most one write a day: an account created or seen less than a day ago is not
+    written again (the dormant rule counts from its creation when no login is known)."""
     user = world.users["applicant"]
-    assert user.last_login_at is None
+    api.login(user.email)
+    db.session.expire_all()
+    assert user.last_login_at is None  # created just now
+    two_days_ago = now() - timedelta(days=2)
+    user.created_at = two_days_ago
+    db.session.commit()
     before = now()
-    api.token(user)
+    api.login(user.email)
     db.session.expire_all()
     assert before <= user.last_login_at <= now()
+    seen = user.last_login_at
+    api.login(user.email)
+    db.session.expire_all()
+    assert user.last_login_at == seen
+    user.last_login_at = two_days_ago
+    db.session.commit()
+    api.login(user.email)
+    db.session.expire_all()
+    assert user.last_login_at > two_days_ago + timedelta(days=1)

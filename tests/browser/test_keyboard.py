@@ -281,3 +281,23 @@ def test_juror_submits_a_score(page, world) -> None:
     assert review.submitted_at is not None
     # 2 × 4 + 1 × 3.5 = 11.5 points of 15, on the scale of 20: 11.5 / 15 × 20 = 15.333
     assert float(review.total) == pytest.approx(15.333, abs=.001)
+
+
+def test_instructor_opens_an_action_and_fires_it(page, world) -> None:
+    app = world.bring_to(world.application(title="Permanences d'accès aux droits"),
+                         "submitted")
+    log_in_by_keyboard(page, world.users["instructor"].email)
+    walk_page(page, f"/instruction/appels/{world.call.id}")
+    walk_page(page, f"/dossiers/{app.id}")
+    page.goto(f"/dossiers/{app.id}")
+    summary = tab_to(page, by_label("Déclarer recevable"), limit=MAX_TABS)
+    assert summary["tag"] == "summary"
+    page.keyboard.press("Enter")  # unfolds the action's form
+    button = tab_to(page, by_label("Déclarer recevable"), limit=10)
+    assert button["tag"] == "button"
+    page.shots("action-open")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.shots("fired")
+    db.session.rollback()  # see what the request committed
+    assert db.session.get(Application, app.id).state == "eligible"

@@ -31,7 +31,7 @@ MAX_JSON_BYTES = 1024 * 1024
 INT64 = (-(2**63), 2**63 - 1)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 NOT_TEXT = re.compile(r"[\ud800-\udfff]")
-BODY_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class CleanMultiDict(ImmutableMultiDict):

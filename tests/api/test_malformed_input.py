@@ -10,7 +10,7 @@ import pytest
 
 from tests.api.helpers import assert_error
 
-BODY_METHODS = ("POST", "PUT", "PATCH")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DEEP = 5_000
 
 

@@ -416,7 +416,7 @@ NOT_AUTHORITY = {
         ("public.reset_password", "POST"), ("public.language", "GET"),
         ("public.dashboard", "GET"), ("public.invitation", "GET"),
         ("public.invitation", "POST"), ("manager.accept", "GET"), ("manager.accept", "POST"),
-        ("favicon", "GET"), ("static", "GET"), ("health", "GET"),
+        ("favicon", "GET"), ("static", "GET"), ("health", "GET"), ("ready", "GET"),
         ("api_auth.token", "POST"), ("api_auth.register", "POST"),
         ("api_vocabularies.list_vocabularies", "GET"), ("api-docs.openapi_json", "GET"))},
     **{(e, m): "the signed-in user's own account, data and API tokens (docs/rgpd.md); "

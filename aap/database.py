@@ -88,8 +88,12 @@ def write_transaction() -> Iterator[None]:
 
     Nesting is explicit: a ``write_transaction`` inside another joins it, and only the
     outermost commits (so a batch of changes is all or nothing). At the outermost level,
-    a read-only transaction left open by the request is ended first, so that on SQLite
-    the new one begins with the write lock held; pending writes raise PendingWrites.
+    on SQLite a read-only transaction left open by the request is ended first, so that
+    the new one begins with the write lock held. PostgreSQL (read committed: each
+    statement sees what is committed, and what is checked is locked ``FOR UPDATE`` and
+    reloaded) goes on in the request's transaction: ending it would expire every object
+    the request loaded, and reading them again cost a third of a review's queries.
+    Pending writes raise PendingWrites.
     """
     if _in_write.get():
         yield
@@ -97,7 +101,7 @@ def write_transaction() -> Iterator[None]:
     session = db.session()
     if session.new or session.dirty or session.deleted or session.info.get("flushed"):
         raise PendingWrites("write_transaction() opened over uncommitted changes")
-    if session.in_transaction():
+    if session.in_transaction() and is_sqlite():
         session.commit()
     tokens = _immediate.set(is_sqlite()), _in_write.set(True)
     try:

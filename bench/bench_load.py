@@ -105,6 +105,7 @@ def fresh_database(base: str, applications: int, cache: bool) -> str:
     started = time.perf_counter()
     _aap(_url(base, name), "db", "upgrade")
     _aap(_url(base, name), "demo", "--applications", str(applications))
+    analyze(_url(base, name))  # as autovacuum would soon: the planner needs statistics
     print(f"database {name}: demo and {applications} applications loaded "
           f"({time.perf_counter() - started:.0f} s)")
     if cache:
@@ -113,6 +114,13 @@ def fresh_database(base: str, applications: int, cache: bool) -> str:
             conn.execute(text(f"CREATE DATABASE {cached} TEMPLATE {name}"))
     admin.dispose()
     return name
+
+
+def analyze(url: str) -> None:
+    engine = create_engine(_sa(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
 
 
 def drop_database(base: str, name: str) -> None:

@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.errors import NotFound, ValidationFailed
@@ -168,7 +169,8 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(token)))
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.digest == digest(token)))
     at = now()
     if row is None or not row.active_at(at) or not row.user.active:
         return None

@@ -10,11 +10,12 @@ never filter by authority themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import g, has_app_context
-from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select, true
+from sqlalchemy.orm import Session
 
 from aap.errors import Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
@@ -188,11 +189,32 @@ STAFF_ROLES_AND_JUROR = (*STAFF_ROLES, Role.JUROR)
 
 
 def is_member(user: User, organisation_id: int) -> bool:
-    return db.session.scalar(
+    return _remembered(("member", user.id, organisation_id), lambda: db.session.scalar(
         select(exists().where(
             Membership.user_id == user.id, Membership.organisation_id == organisation_id
         ))
-    ) or False
+    ) or False)
+
+
+_MEMO = "policies.memo"
+
+
+def _remembered(key: tuple, ask: Callable[[], bool]) -> bool:
+    """``ask()``, kept for the session's transaction: an application's checks ask the same
+    membership or assignment several times per request (visibility, each trigger's role,
+    the audience of a score). Forgotten at any flush and at the transaction's end, and
+    not used while changes are pending (a membership or a conflict being recorded)."""
+    session = db.session()
+    memo = session.info.setdefault(_MEMO, {})
+    if session.new or session.deleted or session.dirty or key not in memo:
+        memo[key] = ask()
+    return memo[key]
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_MEMO, None)
 
 
 def organisation_ids(user: User) -> list[int]:
@@ -205,13 +227,13 @@ def is_assigned_juror(user: User, application: Application) -> bool:
     """Assigned and not recused; a juror never sees a draft."""
     if application.state == "draft":
         return False
-    return db.session.scalar(
+    return _remembered(("juror", user.id, application.id), lambda: db.session.scalar(
         select(exists().where(
             Review.application_id == application.id,
             Review.juror_id == user.id,
             Review.conflict.is_(False),
         ))
-    ) or False
+    ) or False)
 
 
 def can_see_application(user: User | None, application: Application) -> bool:

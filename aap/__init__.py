@@ -147,8 +147,9 @@ def register_blueprints(app: Flask) -> None:
         except OperationalError:
             database = "unavailable"
         status = 200 if database == "ok" else 503
+        headers = {} if status == 200 else {"Retry-After": "2"}  # as every other 503
         return jsonify({"status": "ok" if status == 200 else "degraded",
-                        "database": database}), status
+                        "database": database}), status, headers
 
     @app.get("/health/ready")
     def ready():

@@ -15,7 +15,7 @@ import pandas as pd
 
 from aap.models import Application, Call, Decision
 from aap.services import deliberations
-from aap.services.exports import attribuant
+from aap.services.exports import attribuant, excel_writer
 
 SHEET = "Annexe"
 HEADER_ROW = 2  # row 0: the title line, row 1: the call
@@ -64,7 +64,7 @@ def build(call: Call, reference: str) -> bytes:
     heading, subtitle, total_cents = title(call, reference, rows)
     data = frame(call, reference, rows)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    with excel_writer(buffer) as writer:
         data.to_excel(writer, sheet_name=SHEET, index=False, startrow=HEADER_ROW)
         book, sheet = writer.book, writer.sheets[SHEET]
         text = book.add_format({"num_format": "@"})

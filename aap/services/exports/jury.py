@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from aap.extensions import db
 from aap.models import Application, Call, Review
 from aap.services import aggregation, allocation, scoring
+from aap.services.exports import excel_writer
 from workflows.application import PHASES
 
 #: The ranked phase, and the withdrawals (listed when the jury had reviewed them).
@@ -134,7 +135,7 @@ def build(call: Call, method: str = "mean") -> bytes:
     frames = {"Dossiers": application_frame(call, method), "Jurés": juror_frame(call),
               "Distribution": distribution_frame(call)}
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    with excel_writer(buffer) as writer:
         book = writer.book
         number = book.add_format({"num_format": "0.00"})
         header = book.add_format({"bold": True, "text_wrap": True, "valign": "top",

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import unquote, urlparse
 
-from flask import current_app, render_template
+from flask import current_app
 from jinja2 import TemplateNotFound
 from sqlalchemy import and_, or_, select, update
 
@@ -23,10 +23,21 @@ from aap.timeutil import now
 
 
 def _render(template: str, **context) -> tuple[str, str]:
-    text = render_template(template, **context)
-    first, _, body = text.partition("\n")
-    subject = first.removeprefix("Subject:").strip()
-    return subject, body.strip() + "\n"
+    """The subject and body of a mail template, whose first line is ``Subject: …``. The
+    two are split in the template's source, before rendering: a line break in a value
+    (an organisation's name) never moves text from the subject to the body."""
+    env = current_app.jinja_env
+    first, _, body = env.loader.get_source(env, template)[0].partition("\n")
+    current_app.update_template_context(context)
+    subject, text = (env.from_string("{% autoescape false %}" + part + "{% endautoescape %}")
+                     .render(context) for part in (first, body))
+    return one_line(subject.removeprefix("Subject:")), text.strip() + "\n"
+
+
+def one_line(text: str) -> str:
+    """A header value on one line: every run of whitespace, line breaks included (CR,
+    U+0085, U+2028 typed in an organisation's name), becomes one space."""
+    return " ".join(text.split())
 
 
 def queue_email(email: str, template: str, *, recipient: User | None = None,
@@ -163,7 +174,7 @@ def _message(row: Notification) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.recipient_email
-    message["Subject"] = row.subject
+    message["Subject"] = one_line(row.subject)
     # One Message-ID per row, the same on every attempt: a copy sent again after a crash
     # between the server's acceptance and our commit is recognisable as the same mail.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "aap.localhost"
@@ -189,8 +200,15 @@ def send_pending(limit: int = 100, *, at: datetime | None = None) -> tuple[int, 
     ).all()
     if not rows:
         return 0, 0
-    work = [(row.id, row.attempts, _message(row)) for row in rows]
+    work, unsendable = [], []
+    for row in rows:  # one message that cannot be built never holds up the others
+        try:
+            work.append((row.id, row.attempts, _message(row)))
+        except ValueError as exc:
+            unsendable.append((row.id, f"{type(exc).__name__}: {exc}"[:2000]))
     db.session.commit()  # end the read: each row is then claimed in its own transaction
+    for row_id, error in unsendable:
+        _record(row_id, status="failed", last_error=error)
     try:
         client = _smtp(url)
     except (smtplib.SMTPException, OSError) as exc:

@@ -229,7 +229,7 @@ def test_aap_outbox_send_delivers_and_reports(app, db, smtp_factory, smtp_url):
     smtp_url(f"smtp://127.0.0.1:{controller.port}")
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "sent 1, failed 1"
+    assert result.stdout.strip() == "sent 1, failed 1"
     assert [m["To"] for m in inbox.messages] == ["awa@example.org"]
     again = runner.invoke(args=["outbox", "send"])  # the refused one is backing off
     assert (again.exit_code, again.output.strip()) == (0, "sent 0, failed 0")
@@ -249,3 +249,41 @@ def test_aap_outbox_send_without_smtp_url_is_an_error(app, db):
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 1
     assert "SMTP_URL is not set" in result.output
+
+
+@pytest.mark.parametrize("name", ["Les Amis\r\nBcc: espion@example.org",
+                                  "Les Amis\u2028du quartier", "Les Amis\x85du quartier"])
+def test_a_line_break_in_a_name_never_reaches_a_header(world, smtp_server, smtp_url, name):
+    """An organisation's name goes into the subject of the membership mails: its line
+    breaks (CR LF, U+2028, U+0085) become spaces, so the mail goes out with one subject
+    line and no header of the applicant's making, and the others go out too."""
+    controller, inbox = smtp_server
+    smtp_url(f"smtp://127.0.0.1:{controller.port}")
+    world.org.name = name
+    notifications.queue_email("awa@example.org", "mail/join_request_accepted.txt",
+                              recipient=world.users["applicant"], organisation=world.org)
+    db.session.commit()
+    _row("bea@example.org")
+
+    assert notifications.send_pending() == (2, 0)
+    by_recipient = {m["To"]: m for m in inbox.messages}
+    subject = str(make_header(decode_header(by_recipient["awa@example.org"]["Subject"])))
+    assert subject == "Vous êtes membre de " + " ".join(name.split()) + " sur AAP"
+    assert "\r" not in subject and "\u2028" not in subject and "\x85" not in subject
+    assert by_recipient["awa@example.org"]["Bcc"] is None
+
+
+def test_a_row_that_cannot_be_a_message_is_failed_and_the_others_go(db, smtp_server,
+                                                                      smtp_url):
+    """A row written before the subjects were put on one line (or an address that
+    cannot be a header) fails alone, at once; the run sends the rest."""
+    controller, inbox = smtp_server
+    smtp_url(f"smtp://127.0.0.1:{controller.port}")
+    broken = _row("awa@example.org\r\nBcc: espion@example.org")
+    old = _row("bea@example.org", subject="Dossier\r\nd'avant")
+    fine = _row("cyr@example.org")
+
+    assert notifications.send_pending(at=T0) == (2, 0)
+    assert sorted(m["To"] for m in inbox.messages) == ["bea@example.org", "cyr@example.org"]
+    assert _reload(broken).status == "failed" and "ValueError" in _reload(broken).last_error
+    assert (_reload(old).status, _reload(fine).status) == ("sent", "sent")

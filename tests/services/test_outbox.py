@@ -232,7 +232,7 @@ def test_aap_outbox_send_delivers_and_reports(app, db, smtp_factory, smtp_url):
     assert result.stdout.strip() == "sent 1, failed 1"
     assert [m["To"] for m in inbox.messages] == ["awa@example.org"]
     again = runner.invoke(args=["outbox", "send"])  # the refused one is backing off
-    assert (again.exit_code, again.output.strip()) == (0, "sent 0, failed 0")
+    assert (again.exit_code, again.stdout.strip()) == (0, "sent 0, failed 0")
 
 
 def test_aap_outbox_send_says_when_the_server_is_down(app, db, smtp_url):

@@ -228,6 +228,12 @@ CSP = (
 )
 
 
+def _personal(req) -> bool:
+    """Whether a response is for a signed-in user or a bearer token (no shared cache, no
+    browser history may keep it), read from the request alone, without a query."""
+    return bool(req.headers.get("Authorization") or session.get("_user_id"))
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
@@ -236,6 +242,8 @@ def register_security_headers(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if _personal(request) and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.before_request

@@ -16,7 +16,7 @@ class RegisterForm(FlaskForm):
         DataRequired(_l("Indiquez votre adresse électronique.")),
         EmailAddress(), Length(max=254)],
         render_kw={"autocomplete": "email"})
-    password = PasswordField(_l("Mot de passe (10 caractères au moins, lettres et chiffres)"),
+    password = PasswordField(_l("Mot de passe (12 caractères au moins)"),
                              validators=[DataRequired(_l("Choisissez un mot de passe.")),
                                          Length(max=200)],
                              render_kw={"autocomplete": "new-password"})

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -21,8 +22,17 @@ from aap.models import ApiToken, Authority, PasswordResetToken, User
 from aap.models.accounts import AUTHORITY_ROLES, ROLES, Role
 from aap.services import notifications
 from aap.timeutil import now
+from aap.vocabulary import N_
 
-MIN_PASSWORD_LENGTH = 10
+#: ASVS 2.1.1 and 2.1.2: at least 12 characters, passphrases up to 128 welcome. The
+#: problems are French msgids (the pages translate them; the API answers in French).
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+TOO_SHORT = N_("Au moins 12 caractères.")
+TOO_LONG = N_("Au plus 128 caractères.")
+PREDICTABLE = N_("Trop prévisible (répétitions ou suite de caractères) : une phrase de "
+                 "quelques mots convient.")
+HAS_IDENTIFIER = N_("Le mot de passe ne doit pas contenir votre identifiant.")
 SESSION_IDENTITY = re.compile(r"[0-9]{1,18}:[0-9]{1,9}")
 _dummy_hashes: dict[str, str] = {}
 
@@ -36,15 +46,26 @@ def normalise_email(email: str) -> str:
 
 
 def password_problems(password: str, email: str = "") -> list[str]:
+    """Length, not the identifier, not a keyboard run: no composition rule (ASVS 2.1.9),
+    so a passphrase of plain words is welcome."""
     problems = []
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        problems.append(f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
-    if password and (password.isdigit() or password.isalpha()):
-        problems.append("Mélangez lettres et chiffres ou symboles.")
+        problems.append(TOO_SHORT)
+    if len(password or "") > MAX_PASSWORD_LENGTH:
+        problems.append(TOO_LONG)
+    if password and _predictable(password):
+        problems.append(PREDICTABLE)
     local = email.split("@")[0].lower() if email else ""
     if password and len(local) >= 3 and local in password.lower():
-        problems.append("Le mot de passe ne doit pas contenir votre identifiant.")
+        problems.append(HAS_IDENTIFIER)
     return problems
+
+
+def _predictable(password: str) -> bool:
+    """Fewer than 5 distinct characters, or mostly steps of -1, 0 or +1 between
+    neighbours ("aaaaaaaaaaaa", "12345678901234", "abcdefghijkl")."""
+    steps = [abs(ord(b) - ord(a)) <= 1 for a, b in pairwise(password)]
+    return len(set(password.lower())) < 5 or sum(steps) >= 0.75 * len(steps)
 
 
 def find_by_email(email: str) -> User | None:
@@ -257,5 +278,7 @@ def reset_password(token: str, password: str) -> User:
     row.used_at = now()
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id)
                        .values(revoked=True))
+    # the owner learns of it at once, in case the reset was not theirs (ASVS 2.5.5)
+    notifications.queue([user], "mail/password_changed.txt", when=row.used_at)
     db.session.commit()
     return user

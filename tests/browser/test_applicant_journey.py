@@ -45,7 +45,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     shots("inscription")
     page.get_by_label("Nom et prénom").fill("Claire Porteuse")
     page.get_by_label("Adresse électronique").fill(EMAIL)
-    page.get_by_label("Mot de passe (10 caractères").fill(PASSWORD)
+    page.get_by_label("Mot de passe (12 caractères").fill(PASSWORD)
     page.get_by_label("Confirmez le mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Créer mon compte").click()
     page.wait_for_url("**/porteur/")

@@ -157,7 +157,7 @@ def _apply(page, shoot: Album, tmp_path: Path) -> tuple[str, int]:
     page.get_by_role("link", name="Créer un compte porteur").click()
     page.get_by_label("Nom et prénom").fill("Claire Porteuse")
     page.get_by_label("Adresse électronique").fill(CLAIRE)
-    page.get_by_label("Mot de passe (10 caractères").fill(CLAIRE_PASSWORD)
+    page.get_by_label("Mot de passe (12 caractères").fill(CLAIRE_PASSWORD)
     page.get_by_label("Confirmez le mot de passe").fill(CLAIRE_PASSWORD)
     shoot(page, "inscription")
     page.get_by_role("button", name="Créer mon compte").click()

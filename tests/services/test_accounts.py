@@ -51,9 +51,14 @@ def test_reset_links_expire_and_unknown_addresses_get_no_mail(world):
 
 
 @pytest.mark.parametrize(("password", "problem"), [
-    ("court1", "10 caractères"),
-    ("seulementdeslettres", "Mélangez"),
-    ("12345678901234", "Mélangez"),
+    ("court1", "Au moins 12 caractères."),
+    ("Onze-chars1", "Au moins 12 caractères."),  # 11: one short of ASVS 2.1.1
+    ("x" * 129, "Au plus 128 caractères."),
+    ("aaaaaaaaaaaaaa", "Trop prévisible"),
+    ("abababababab", "Trop prévisible"),  # 2 distinct characters
+    ("12345678901234", "Trop prévisible"),
+    ("abcdefghijklmn", "Trop prévisible"),
+    ("azerzaerazer", "Trop prévisible"),  # 4 distinct characters
 ])
 def test_password_policy(world, password, problem):
     user = world.users["applicant"]
@@ -61,6 +66,20 @@ def test_password_policy(world, password, problem):
     with pytest.raises(ValidationFailed) as refused:
         accounts.reset_password(_token_in_last_mail(user.email), password)
     assert any(problem in message for message in refused.value.fields["password"])
+
+
+@pytest.mark.parametrize("password", [
+    "seulementdeslettres",  # no composition rule (ASVS 2.1.9): a passphrase of words
+    "cheval agrafe pile correcte",
+    "Douze-carac1",  # exactly 12
+    "é" * 2 + "ñ" * 2 + "ü" * 2 + "çàèù" + "œæ",  # any Unicode: 12 characters, 9 distinct
+    "passphrase " * 11 + "finale",  # 127 characters, within 128
+])
+def test_passphrases_are_welcome(world, password):
+    user = world.users["applicant"]
+    accounts.request_password_reset(user.email, _link)
+    accounts.reset_password(_token_in_last_mail(user.email), password)
+    assert user.check_password(password)
 
 
 def test_an_invited_person_joins_the_organisation(world):

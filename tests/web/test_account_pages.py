@@ -33,7 +33,7 @@ def test_register_page_is_accessible(client, db):
     assert response.status_code == 200
     strict(response.text)
     assert 'autocomplete="new-password"' in response.text
-    assert "10 caractères au moins" in text(response)
+    assert "12 caractères au moins" in text(response)
 
 
 def test_register_creates_an_applicant_and_logs_in(client, db):
@@ -51,8 +51,7 @@ def test_register_shows_the_password_policy_and_keeps_the_fields(client, db):
     response = register(client, password="court", confirm="court")
     assert response.status_code == 422
     html = text(response)
-    assert "Au moins 10 caractères." in html
-    assert "Mélangez lettres et chiffres ou symboles." in html
+    assert "Au moins 12 caractères." in html
     assert 'value="awa.nouvelle@example.org"' in html and 'value="Awa Nouvelle"' in html
     response = register(client, password="awa.nouvelle-2026", confirm="awa.nouvelle-2026")
     assert "ne doit pas contenir votre identifiant" in text(response)
@@ -88,7 +87,7 @@ def test_forgot_password_sends_a_link_that_resets_it(client, world):
     strict(reset_page.text)
     weak = client.post(path, data={"password": "123", "confirm": "123",
                                    "csrf_token": csrf_token(reset_page.text)})
-    assert weak.status_code == 422 and "Au moins 10 caractères." in text(weak)
+    assert weak.status_code == 422 and "Au moins 12 caractères." in text(weak)
     done = client.post(path, data={"password": "Nouveau-mdp-2026", "confirm": "Nouveau-mdp-2026",
                                    "csrf_token": csrf_token(reset_page.text)})
     assert done.status_code == 302 and done.headers["Location"] == "/connexion"

@@ -131,3 +131,37 @@ def test_a_password_reset_revokes_every_api_token_too(client, world, db):
     db.session.commit()
     accounts.reset_password(secret, "Un-autre-mot-2026")
     assert client.get("/api/v1/auth/tokens", headers=headers).status_code == 401
+
+
+def test_a_password_reset_is_mailed_to_the_account_owner(world, db):
+    """ASVS 2.5.5: the owner is told at once that the password changed, so a reset made
+    by someone else (a mailbox taken over) does not go unnoticed."""
+    from sqlalchemy import select
+
+    from aap.models import Notification, PasswordResetToken
+    from aap.timeutil import now
+
+    user = world.users["applicant"]
+    secret, digest = accounts.new_secret()
+    db.session.add(PasswordResetToken(user_id=user.id, digest=digest,
+                                      expires_at=now() + accounts.RESET_TTL))
+    db.session.commit()
+    accounts.reset_password(secret, "Un-autre-mot-2026")
+    [notice] = db.session.scalars(select(Notification)).all()
+    assert notice.recipient_email == user.email
+    assert notice.subject == "Votre mot de passe AAP a été changé"
+    assert "toutes vos sessions ouvertes ont été fermées" in notice.body
+
+
+def test_personal_responses_are_never_stored(client, world):
+    """ASVS 8.2.1: a page for a signed-in user or an API answer to a bearer token says
+    ``no-store``; a public page and the static files keep their own caching."""
+    public = client.get("/")
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    login(client, world.users["applicant"])
+    assert client.get(PROTECTED).headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get(
+        "Cache-Control", "")
+    bearer = accounts.issue_token(world.users["instructor"], timedelta(days=1))
+    api = client.get("/api/v1/calls", headers={"Authorization": f"Bearer {bearer}"})
+    assert api.status_code == 200 and api.headers["Cache-Control"] == "no-store"

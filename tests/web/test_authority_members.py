@@ -294,7 +294,7 @@ def _invite_as_admin(client, place, email: str, roles: list[str]) -> str:
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("password", "court", "Au moins 10 caractères."),
+    ("password", "court", "Au moins 12 caractères."),
     ("confirm", "Autre-chose-2026", "Les deux mots de passe diffèrent."),
     ("name", "", "Indiquez votre nom."),
 ])

@@ -91,7 +91,7 @@ def test_compare_two_runs(log_in, world, three):
                       query_string={"a": wide.id, "b": tight.id})
     assert page.status_code == 200
     assert three[1].reference in page.text and "-5\u202f000,00\xa0€" in page.text
-    assert "1</span> <span class=\"stat-label\">dossiers changent de résultat" in page.text
+    assert "1</span> <span class=\"stat-label\">dossier change de résultat" in page.text
 
 
 def test_a_stale_simulation_is_refused_with_a_message(log_in, world, three):

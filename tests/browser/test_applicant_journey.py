@@ -143,6 +143,12 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     shots("dossier-renvoye-historique")
     if mobile:
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.get_by_role("navigation", name="Menu principal").get_by_role(
+            "link", name="Espace porteur").click()
+        step = page.locator(".table-apps td[data-label='Prochaine étape']").first
+        expect(step).to_contain_text("en cours d'instruction")
+        box = step.bounding_box()  # in view on the phone, not scrolled off to the right
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
     db.session.rollback()
     assert db.session.get(Application, app.id).state == "submitted"
 

@@ -80,7 +80,16 @@ def page(browser, live_server, request):
         viewport={"width": 375, "height": 812} if mobile else {"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
-    errors: list[str] = []
+    errors = watch_errors(tab)
+    tab.shots = Shots(tab, request.node.name)
+    yield tab
+    context.close()
+    assert not errors, f"errors in the browser console: {errors}"
+
+
+def watch_errors(tab, errors: list[str] | None = None) -> list[str]:
+    """Collect the uncaught exceptions and console errors of a page into ``errors``."""
+    errors = [] if errors is None else errors
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
 
     def console(msg) -> None:
@@ -95,10 +104,7 @@ def page(browser, live_server, request):
         errors.append(f"{msg.text} ({(msg.location or {}).get('url')})")
 
     tab.on("console", console)
-    tab.shots = Shots(tab, request.node.name)
-    yield tab
-    context.close()
-    assert not errors, f"errors in the browser console: {errors}"
+    return errors
 
 
 def log_in(page, email: str, password: str) -> None:

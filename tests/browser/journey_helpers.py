@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.conftest import ARTIFACTS, log_in, watch_errors
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
@@ -75,17 +75,7 @@ class People:
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         tab = context.new_page()
-        tab.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-        def console(msg) -> None:
-            if msg.type != "error":
-                return
-            if msg.text.startswith("Failed to load resource") and \
-                    (msg.location or {}).get("url") == tab.url:
-                return
-            self.errors.append(f"{msg.text} ({(msg.location or {}).get('url')})")
-
-        tab.on("console", console)
+        watch_errors(tab, self.errors)
         if email:
             log_in(tab, email, password)
         return tab

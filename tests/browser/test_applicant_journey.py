@@ -18,6 +18,16 @@ EMAIL = "claire.porteuse@example.org"
 PASSWORD = "Egalite-2026-projet"
 
 
+def attach(page, folder, kind: str, name: str) -> None:
+    """Upload a small PDF as the attachment of ``kind`` and wait for it in the list."""
+    path = folder / name
+    path.write_bytes(PDF)
+    page.get_by_label("Nature de la pièce").select_option(kind)
+    page.get_by_label("Fichier", exact=True).set_input_files(str(path))
+    page.get_by_role("button", name="Ajouter la pièce").click()
+    expect(page.get_by_role("link", name=name)).to_be_visible()
+
+
 def fill_application(page) -> None:
     page.get_by_label("Titre du projet").fill("Ateliers « Égalité à l'embauche »")
     page.get_by_label("Résumé").fill("Des simulations d'entretien avec des employeurs "
@@ -99,12 +109,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     page.get_by_role("button", name="Enregistrer le brouillon").first.click()
     expect(page.get_by_text("Brouillon enregistré le")).to_be_visible()
 
-    pdf = tmp_path / "statuts.pdf"
-    pdf.write_bytes(PDF)
-    page.get_by_label("Nature de la pièce").select_option("statutes")
-    page.get_by_label("Fichier", exact=True).set_input_files(str(pdf))
-    page.get_by_role("button", name="Ajouter la pièce").click()
-    expect(page.get_by_role("link", name="statuts.pdf")).to_be_visible()
+    attach(page, tmp_path, "statutes", "statuts.pdf")
     shots("piece-jointe-ajoutee")
 
     page.get_by_role("button", name="Déposer le dossier").click()
@@ -127,12 +132,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     expect(page.get_by_text("À renvoyer avant le 31/12/2099")).to_be_visible()
     shots("demande-de-complements")
     page.get_by_role("link", name="Compléter le dossier").click()
-    page.get_by_label("Nature de la pièce").select_option("rib")
-    rib = tmp_path / "rib.pdf"
-    rib.write_bytes(PDF)
-    page.get_by_label("Fichier", exact=True).set_input_files(str(rib))
-    page.get_by_role("button", name="Ajouter la pièce").click()
-    expect(page.get_by_role("link", name="rib.pdf")).to_be_visible()
+    attach(page, tmp_path, "rib", "rib.pdf")
     shots("complements-ajoutes")
     page.get_by_role("button", name="Renvoyer le dossier complété").click()
     page.wait_for_url("**/accuse-de-reception")

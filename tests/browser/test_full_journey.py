@@ -43,7 +43,7 @@ from aap.extensions import db
 from aap.models import Application
 from tests import factories
 from tests.browser.journey_helpers import Album, People, eur, plain
-from tests.browser.test_applicant_journey import PDF, fill_application
+from tests.browser.test_applicant_journey import attach, fill_application
 from tests.factories import PASSWORD
 from tests.job_kinds import join_export_threads
 
@@ -189,12 +189,7 @@ def _apply(page, shoot: Album, tmp_path: Path) -> tuple[str, int]:
     page.get_by_role("button", name="Enregistrer le brouillon").first.click()
     expect(page.get_by_text("Brouillon enregistré le")).to_be_visible()
 
-    statutes = tmp_path / "statuts.pdf"
-    statutes.write_bytes(PDF)
-    page.get_by_label("Nature de la pièce").select_option("statutes")
-    page.get_by_label("Fichier", exact=True).set_input_files(str(statutes))
-    page.get_by_role("button", name="Ajouter la pièce").click()
-    expect(page.get_by_role("link", name="statuts.pdf")).to_be_visible()
+    attach(page, tmp_path, "statutes", "statuts.pdf")
     shoot(page, "brouillon-complet")
 
     page.get_by_role("button", name="Déposer le dossier").click()
@@ -226,12 +221,7 @@ def _complete(page, shoot: Album, tmp_path: Path, dossier: int) -> None:
     page.goto(f"/porteur/dossiers/{dossier}")
     expect(page.locator(".completion")).to_contain_text("Merci de joindre le RIB")
     page.get_by_role("link", name="Compléter le dossier").click()
-    rib = tmp_path / "rib.pdf"
-    rib.write_bytes(PDF)
-    page.get_by_label("Nature de la pièce").select_option("rib")
-    page.get_by_label("Fichier", exact=True).set_input_files(str(rib))
-    page.get_by_role("button", name="Ajouter la pièce").click()
-    expect(page.get_by_role("link", name="rib.pdf")).to_be_visible()
+    attach(page, tmp_path, "rib", "rib.pdf")
     page.get_by_role("button", name="Renvoyer le dossier complété").click()
     page.wait_for_url("**/accuse-de-reception")
     page.get_by_role("link", name="Suivre mon dossier").click()
@@ -358,7 +348,7 @@ def _allocate(page, shoot: Album, world) -> None:
 
     page.get_by_role("link", name="Répartition du budget").first.click()
     page.get_by_role("button", name="Comparer A et B").click()
-    expect(page.get_by_text("dossiers changent de résultat")).to_be_visible()
+    expect(page.locator(".stats")).to_contain_text("1 dossier change de résultat")
     changes = page.locator("#changes-title + .table-wrap tbody tr")
     expect(changes).to_have_count(1)
     expect(changes).to_contain_text(THEATRE)

@@ -38,3 +38,19 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(_l("Confirmez le mot de passe"), validators=[
         EqualTo("password", _l("Les deux mots de passe diffèrent."))],
         render_kw={"autocomplete": "new-password"})
+
+
+class ChangePasswordForm(FlaskForm):
+    """« Mon compte » → change the password: the current one, the new one twice. The
+    policy (aap.services.accounts.password_problems) is checked by the service."""
+
+    current_password = PasswordField(_l("Mot de passe actuel"), validators=[
+        DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=200)],
+        render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("Nouveau mot de passe"), validators=[
+        DataRequired(_l("Choisissez un mot de passe."))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Confirmez le nouveau mot de passe"), validators=[
+        DataRequired(_l("Confirmez le nouveau mot de passe.")),
+        EqualTo("new_password", _l("Les deux mots de passe diffèrent."))],
+        render_kw={"autocomplete": "new-password"})

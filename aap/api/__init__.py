@@ -62,7 +62,7 @@ ERROR_HEADERS = {
     "429": {"Retry-After": {"schema": {"type": "integer", "minimum": 0},
                             "description": "seconds to wait"}},
 }
-THROTTLED = {("/api/v1/auth/token", "post")}
+THROTTLED = {("/api/v1/auth/token", "post"), ("/api/v1/me/password", "put")}
 BODY_METHODS = {"post", "put", "patch"}
 
 

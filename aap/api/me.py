@@ -1,4 +1,5 @@
-"""The signed-in person's own data (RGPD, docs/rgpd.md): export it, delete the account."""
+"""The signed-in person's own data (RGPD, docs/rgpd.md): export it, change the password,
+delete the account."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from marshmallow import Schema, fields
 
 from aap.api.auth import SECURITY, current_api_user, token_required
 from aap.api.schemas import StrictSchema, Text
-from aap.services import privacy
+from aap.errors import ValidationFailed
+from aap.password_throttle import note_wrong_password, password_check
+from aap.services import accounts, privacy
 
 blp = Blueprint("api_me", __name__, description="The caller's own account and data")
 
@@ -55,6 +58,14 @@ class DeleteAccountIn(StrictSchema):
         "description": "The account's password, asked again."})
 
 
+class ChangePasswordIn(StrictSchema):
+    current_password = Text(1000, required=True, load_only=True, metadata={
+        "description": "The account's password now."})
+    new_password = Text(1000, required=True, load_only=True, metadata={
+        "description": "12 to 128 characters, not the e-mail's local part, not a run or a "
+                       "repetition; no composition rule (a phrase of a few words is fine)."})
+
+
 @blp.route("/me/export", methods=["GET"])
 @blp.doc(security=SECURITY)
 @token_required
@@ -75,3 +86,24 @@ def delete_me(data):
     organisation it is the last member of, or a staff role, keeps it. The account becomes
     a pseudonym: every session and token stops working."""
     privacy.delete_account(current_api_user(), data["password"])
+
+
+@blp.route("/me/password", methods=["PUT"])
+@blp.doc(security=SECURITY)
+@token_required
+@password_check
+@blp.arguments(ChangePasswordIn)
+@blp.response(204)
+def change_my_password(data):
+    """Change the caller's password: 422 on ``current_password`` when it is wrong (10 a
+    quarter of an hour per account, then 429, like failed logins) and on ``new_password``
+    for each rule it breaks. Then every web session and every API token of the account
+    ends, the token of this request included (ask a new one from ``POST /auth/token``),
+    and the owner is mailed."""
+    try:
+        accounts.change_password(current_api_user(), data["current_password"],
+                                 data["new_password"])
+    except ValidationFailed as exc:
+        if "current_password" in exc.fields:
+            note_wrong_password()
+        raise

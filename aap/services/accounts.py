@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.errors import NotFound, ValidationFailed
 from aap.extensions import db
-from aap.models import ApiToken, Authority, PasswordResetToken, User
+from aap.models import ApiToken, AuditEvent, Authority, PasswordResetToken, User
 from aap.models.accounts import AUTHORITY_ROLES, ROLES, Role
 from aap.services import notifications
 from aap.timeutil import now
@@ -33,6 +33,7 @@ TOO_LONG = N_("Au plus 128 caractères.")
 PREDICTABLE = N_("Trop prévisible (répétitions ou suite de caractères) : une phrase de "
                  "quelques mots convient.")
 HAS_IDENTIFIER = N_("Le mot de passe ne doit pas contenir votre identifiant.")
+WRONG_CURRENT_PASSWORD = N_("Le mot de passe actuel est incorrect.")
 SESSION_IDENTITY = re.compile(r"[0-9]{1,18}:[0-9]{1,9}")
 _dummy_hashes: dict[str, str] = {}
 
@@ -273,12 +274,41 @@ def reset_password(token: str, password: str) -> User:
     user = db.session.get(User, row.user_id)
     if problems := password_problems(password, user.email):
         raise ValidationFailed("Mot de passe trop faible.", fields={"password": problems})
-    user.set_password(password)
-    user.end_sessions()
     row.used_at = now()
-    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id)
-                       .values(revoked=True))
-    # the owner learns of it at once, in case the reset was not theirs (ASVS 2.5.5)
-    notifications.queue([user], "mail/password_changed.txt", when=row.used_at)
+    _new_password(user, password, "reset", row.used_at)
     db.session.commit()
     return user
+
+
+def change_password(user: User, current: str, new: str, *, kept_session: bool = False
+                    ) -> User:
+    """The owner changes its password (ASVS 2.1.5, 2.1.6): the current one again, the new
+    one under the policy, every problem at once (fields ``current_password`` and
+    ``new_password``). Then as after a reset: every session, remember-me cookie and API
+    token ends (the one of this request too) and the owner is mailed. ``kept_session``:
+    the caller signs its browser in again, and the mail says so."""
+    fields: dict[str, list[str]] = {}
+    if not user.check_password(current or ""):
+        fields["current_password"] = [WRONG_CURRENT_PASSWORD]
+    if problems := password_problems(new, user.email):
+        fields["new_password"] = problems
+    if fields:
+        raise ValidationFailed("Mot de passe non changé.", fields=fields)
+    _new_password(user, new, "change", now(), kept_session=kept_session)
+    db.session.commit()
+    return user
+
+
+def _new_password(user: User, password: str, how: str, at, *, kept_session: bool = False
+                  ) -> None:
+    """Set it, end every session and revoke every token, audit it and tell the owner at
+    once, in case it was not theirs (ASVS 2.5.5)."""
+    user.set_password(password)
+    user.end_sessions()
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id)
+                       .values(revoked=True))
+    db.session.add(AuditEvent(at=at, actor_id=user.id, object_type="user",
+                              object_id=user.id, action="password_changed",
+                              data={"how": how}))
+    notifications.queue([user], "mail/password_changed.txt", when=at,
+                        kept_session=kept_session)

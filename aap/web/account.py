@@ -1,20 +1,35 @@
 """The account area (« Mon compte »), for every signed-in user: the personal data it holds
-(one JSON download), its API tokens (list, create, revoke) and the deletion of the
-account (docs/rgpd.md). The rules live in aap.services.privacy and aap.services.accounts."""
+(one JSON download), its API tokens (list, create, revoke), the change of its password
+and the deletion of the account (docs/rgpd.md). The rules live in aap.services.privacy
+and aap.services.accounts."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from aap.errors import Conflict, NotFound, ValidationFailed
+from aap.extensions import db
+from aap.password_throttle import note_wrong_password, password_check
 from aap.services import accounts, privacy
 from aap.timeutil import now
 from aap.web.access import page_arg
+from aap.web.public import _start_session
+from forms.account import ChangePasswordForm
 from forms.privacy import DeleteAccountForm, RevokeTokenForm, TokenForm
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -109,3 +124,52 @@ def delete():
     elif request.method == "POST":
         status = 409 if blockers else 422
     return render_template("account/delete.html", form=form, blockers=blockers), status
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
+@password_check
+def password():
+    """Change the password (ASVS 2.1.5, 2.1.6): the current one, the new one twice. Every
+    other session, remember-me cookie and API token ends; this browser is signed in again
+    with the new session version. A wrong current password counts like a failed login."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            accounts.change_password(user, form.current_password.data,
+                                     form.new_password.data, kept_session=True)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            if "current_password" in exc.fields:
+                note_wrong_password()
+            _add_errors(form, exc.fields)
+            status = 422
+        else:
+            _sign_in_again(user)
+            flash(_("Votre mot de passe est changé. Vos autres sessions sont fermées et vos "
+                    "jetons d'accès à l'API révoqués ; un courriel vous le confirme."),
+                  "success")
+            return redirect(url_for("account.home")), 303
+    elif request.method == "POST":
+        status = 422
+        if form.new_password.data:  # the policy too, so that every problem shows at once
+            _add_errors(form, {"new_password": accounts.password_problems(
+                form.new_password.data, _me().email)})
+    return render_template("account/password.html", form=form,
+                           min_length=accounts.MIN_PASSWORD_LENGTH), status
+
+
+def _add_errors(form: ChangePasswordForm, fields: dict[str, list[str]]) -> None:
+    """The service's problems (French msgids) under their fields, translated."""
+    for name, messages in fields.items():
+        if name in form._fields:
+            form[name].errors = [*form[name].errors, *(_(m) for m in messages)]
+
+
+def _sign_in_again(user) -> None:
+    """The new session version ended every cookie, this browser's too: a new session, as
+    at login, with remember-me again if this browser had it."""
+    cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    _start_session(user, remember=bool(request.cookies.get(cookie)))

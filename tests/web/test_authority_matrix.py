@@ -427,6 +427,10 @@ NOT_AUTHORITY = {
         ("account.delete", "POST"), ("api_auth.list_tokens", "GET"),
         ("api_auth.revoke_token", "DELETE"), ("api_me.export_me", "GET"),
         ("api_me.delete_me", "DELETE"))},
+    **{(e, m): "the signed-in user's own password; tests/web/test_change_password.py, "
+               "tests/api/test_change_password.py" for e, m in (
+        ("account.password", "GET"), ("account.password", "POST"),
+        ("api_me.change_my_password", "PUT"))},
     **{(e, m): "published open data of every authority (SPEC 6), anonymous" for e, m in (
         ("public.open_data_page", "GET"), ("public.open_data_csv", "GET"))},
     **{(e, m): "an organisation is the applicants' own, platform-wide (SPEC 2); "

@@ -113,6 +113,10 @@ def register_extensions(app: Flask) -> None:
 
         return user_for_session(identity)
 
+    from aap.web.session_lifetime import register_session_lifetime
+
+    register_session_lifetime(app)
+
 
 def select_locale() -> str:
     languages = ("fr", "en")

@@ -55,11 +55,15 @@ class Config:
     PRIVACY_APPLICATION_YEARS = int(os.environ.get("PRIVACY_APPLICATION_YEARS", "5"))
     PRIVACY_DORMANT_ACCOUNT_YEARS = int(os.environ.get("PRIVACY_DORMANT_ACCOUNT_YEARS", "3"))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
+    # ASVS 3.3.2: a web session ends this many hours after its login, however active
+    # (aap.web.session_lifetime); SESSION_HOURS above is the idle limit.
+    SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", False)
     # Flask-Login's remember-me cookie: as guarded as the session cookie, and shorter
-    # than its one-year default. Logout and a new password invalidate it (session version).
+    # than its one-year default. Logout and a new password invalidate it (session version);
+    # its identity carries its signed time of issue, refused by the server after this.
     REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14")))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

@@ -92,9 +92,15 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     def get_id(self) -> str:
-        """The identity signed into the session and the remember-me cookie: the id and
-        the session version, so that bumping the version revokes every cookie issued."""
+        """The id and the session version (Flask-Login compares users by it)."""
         return f"{self.id}:{self.session_version}"
+
+    def session_identity(self) -> str:
+        """What Flask-Login signs into the session and the remember-me cookie at login
+        (``login_manager.id_attribute``): ``accounts.session_identity``, dated."""
+        from aap.services.accounts import session_identity
+
+        return session_identity(self)
 
     def end_sessions(self) -> None:
         """Invalidate every session and remember-me cookie of this user, everywhere."""

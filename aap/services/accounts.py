@@ -34,7 +34,11 @@ PREDICTABLE = N_("Trop prévisible (répétitions ou suite de caractères) : une
                  "quelques mots convient.")
 HAS_IDENTIFIER = N_("Le mot de passe ne doit pas contenir votre identifiant.")
 WRONG_CURRENT_PASSWORD = N_("Le mot de passe actuel est incorrect.")
-SESSION_IDENTITY = re.compile(r"[0-9]{1,18}:[0-9]{1,9}")
+#: ``"{user id}:{session version}:{issued}"``, issued in seconds since the epoch (UTC).
+SESSION_IDENTITY = re.compile(r"([0-9]{1,18}):([0-9]{1,9}):([0-9]{1,12})")
+#: An identity issued later than now by more than this (clocks of two hosts) is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_USER_ID = 2**31 - 1  # an INTEGER column: a larger id is no user (not an overflow)
 _dummy_hashes: dict[str, str] = {}
 
 
@@ -154,16 +158,33 @@ def _dummy_hash() -> str:
     return _dummy_hashes[method]
 
 
-def user_for_session(identity: str) -> User | None:
-    """The user of a session or remember-me cookie ``"{id}:{session_version}"``; a cookie
-    from before a logout or a password change carries an older version and is refused."""
-    if not SESSION_IDENTITY.fullmatch(identity or ""):
+def session_identity(user: User) -> str:
+    """The identity signed into the session and the remember-me cookie at login: the id,
+    the session version (bumped to revoke every cookie issued) and the time of issue."""
+    return f"{user.id}:{user.session_version}:{int(now().timestamp())}"
+
+
+def user_for_session(identity: object) -> User | None:
+    """The user of a session or remember-me cookie (``session_identity``). Refused: a
+    cookie from before a logout or a password change (an older version), one issued more
+    than ``REMEMBER_COOKIE_DURATION`` ago whatever the browser kept (ASVS 3.3.2), and any
+    other shape (the two-part identities of older releases included)."""
+    match = SESSION_IDENTITY.fullmatch(identity) if isinstance(identity, str) else None
+    if match is None:
         return None
-    user_id, _, version = identity.partition(":")
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user_id, version, issued = (int(part) for part in match.groups())
+    if user_id > MAX_USER_ID or not _recently_issued(issued):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+def _recently_issued(issued: int) -> bool:
+    at = now().timestamp()
+    lifetime = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+    return at - lifetime <= issued <= at + CLOCK_SKEW.total_seconds()
 
 
 def end_sessions(user: User) -> None:

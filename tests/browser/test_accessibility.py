@@ -132,6 +132,7 @@ PAGES: list[Row] = [
     R("applicant", "account.home", _fixed("/compte/")),
     R("applicant", "account.tokens", _fixed("/compte/jetons")),
     R("applicant", "account.delete", _fixed("/compte/supprimer")),
+    R("applicant", "account.password", _fixed("/compte/mot-de-passe")),
     R("applicant", "403", _fixed("/instruction/"), status=403),
     R("applicant", "404", _fixed("/porteur/dossiers/999999"), status=404, name="404-signed-in"),
     # -- instructor ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The throttle of a wrong current password, shared by « Mon compte » and the API: like
 failed logins (10 per account in 15 minutes, then 429 with ``Retry-After``), so a stolen
 session or token cannot guess the password it does not know. One bucket per account,
-common to the page and ``PUT /api/v1/me/password``; only wrong passwords count."""
+common to the pages and the API (changing the password, deleting the account); only
+wrong passwords count."""
 
 from __future__ import annotations
 
@@ -31,4 +32,5 @@ def _was_wrong(_response) -> bool:
 #: Put it under the authentication (``login_required``, ``token_required``): the key is the
 #: signed-in account.
 password_check = limiter.shared_limit(LIMIT, scope="password-check", key_func=_account_key,
-                                      deduct_when=_was_wrong, methods=["POST", "PUT"])
+                                      deduct_when=_was_wrong,
+                                      methods=["POST", "PUT", "DELETE"])

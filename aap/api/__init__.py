@@ -62,7 +62,8 @@ ERROR_HEADERS = {
     "429": {"Retry-After": {"schema": {"type": "integer", "minimum": 0},
                             "description": "seconds to wait"}},
 }
-THROTTLED = {("/api/v1/auth/token", "post"), ("/api/v1/me/password", "put")}
+THROTTLED = {("/api/v1/auth/token", "post"), ("/api/v1/me/password", "put"),
+             ("/api/v1/me", "delete")}
 BODY_METHODS = {"post", "put", "patch"}
 
 

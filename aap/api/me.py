@@ -78,14 +78,20 @@ def export_me():
 @blp.route("/me", methods=["DELETE"])
 @blp.doc(security=SECURITY)
 @token_required
+@password_check
 @blp.arguments(DeleteAccountIn)
 @blp.response(204)
 def delete_me(data):
     """Delete the caller's account: the password again; 409 ``account_kept`` (each reason
     in ``fields.account``) while an application under instruction or a running grant of an
     organisation it is the last member of, or a staff role, keeps it. The account becomes
-    a pseudonym: every session and token stops working."""
-    privacy.delete_account(current_api_user(), data["password"])
+    a pseudonym: every session and token stops working. Wrong passwords are throttled
+    with the password change's (10 a quarter of an hour per account, then 429)."""
+    try:
+        privacy.delete_account(current_api_user(), data["password"])
+    except ValidationFailed:
+        note_wrong_password()
+        raise
 
 
 @blp.route("/me/password", methods=["PUT"])

@@ -101,6 +101,7 @@ def revoke(token_id: int):
 
 @bp.route("/supprimer", methods=["GET", "POST"])
 @login_required
+@password_check
 def delete():
     """Delete the account: the password again, unless something keeps it (said why)."""
     user = _me()
@@ -111,6 +112,7 @@ def delete():
         try:
             privacy.delete_account(user, form.password.data)
         except ValidationFailed:
+            note_wrong_password()
             form.password.errors = [_("Mot de passe incorrect.")]
             status = 422
         except Conflict:  # something came to keep it since the page was shown

@@ -167,3 +167,18 @@ def test_a_bad_body_is_refused_not_a_500(api, world):
                                headers={"Content-Type": content_type})
         assert response.status_code in (400, 415, 422), (body, response.get_data(True))
     assert db.session.get(User, user.id).active
+
+
+def test_wrong_passwords_at_deletion_are_throttled_per_account(throttled_api, world):
+    """A stolen token cannot guess the password through DELETE /me: 10 wrong passwords in
+    15 minutes (the password change's count), then 429 with Retry-After, even with the
+    right one; the account is still there."""
+    user = world.users["applicant"]
+    token = throttled_api.token(user)
+    assert [_delete(throttled_api, user, "Pas-le-bon-2026", token=token).status_code
+            for _ in range(10)] == [422] * 10
+    response = _delete(throttled_api, user, token=token)
+    assert_error(response, 429, "too_many_requests")
+    assert int(response.headers["Retry-After"]) > 0
+    db.session.rollback()
+    assert db.session.get(User, user.id).email == user.email  # not anonymised

@@ -61,6 +61,19 @@ def client(app, db):
     return IsolatedClient(app, app.response_class, use_cookies=True)
 
 
+def client_with(app, cookies: dict[str, str]) -> IsolatedClient:
+    """A fresh browser holding only ``cookies`` (captured or forged elsewhere)."""
+    other = IsolatedClient(app, app.response_class, use_cookies=True)
+    for name, value in cookies.items():
+        other.set_cookie(name, value)
+    return other
+
+
+def sent_to_login(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith(
+        "/connexion")
+
+
 def csrf_token(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token in the page"

@@ -16,21 +16,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from aap.models import ApiToken
 from aap.services import accounts
-from tests.web.conftest import IsolatedClient, login
+from tests.web.conftest import client_with, login, sent_to_login
 
 PROTECTED = "/espace"
 
 
-def _replay(app, cookies: dict[str, str]):
-    other = IsolatedClient(app, app.response_class, use_cookies=True)
-    for name, value in cookies.items():
-        other.set_cookie(name, value)
-    return other
 
 
-def _sent_to_login(response) -> bool:
-    return response.status_code == 302 and response.headers["Location"].startswith(
-        "/connexion")
 
 
 def test_a_session_idle_longer_than_session_hours_is_refused(app, client, world, monkeypatch):
@@ -46,9 +38,9 @@ def test_a_session_idle_longer_than_session_hours_is_refused(app, client, world,
                             lambda self: real(self) + int(by.total_seconds()))
 
     later(timedelta(hours=7, minutes=59))
-    assert not _sent_to_login(_replay(app, captured).get(PROTECTED))
+    assert not sent_to_login(client_with(app, captured).get(PROTECTED))
     later(timedelta(hours=8, minutes=1))
-    assert _sent_to_login(_replay(app, captured).get(PROTECTED))
+    assert sent_to_login(client_with(app, captured).get(PROTECTED))
 
 
 def test_the_remember_me_cookie_expires_after_remember_days(client, world):
@@ -67,7 +59,7 @@ def test_a_web_session_does_not_open_the_api(app, client, world, db):
     token = accounts.issue_token(user, timedelta(days=1))
     row = db.session.query(ApiToken).filter_by(user_id=user.id).one()
     login(client, user)
-    assert not _sent_to_login(client.get(PROTECTED))  # the session works for the pages
+    assert not sent_to_login(client.get(PROTECTED))  # the session works for the pages
     assert client.get("/api/v1/auth/tokens").status_code == 401
     assert client.delete(f"/api/v1/auth/tokens/{row.id}").status_code == 401
     assert client.get("/api/v1/me/export").status_code == 401

@@ -21,7 +21,7 @@ from itsdangerous.timed import TimestampSigner
 from aap.services import accounts
 from aap.timeutil import now
 from tests.factories import PASSWORD
-from tests.web.conftest import IsolatedClient, csrf_token, login
+from tests.web.conftest import client_with, csrf_token, login, sent_to_login
 
 PROTECTED = "/espace"
 MAX_HOURS = 12  # SESSION_MAX_HOURS by default
@@ -47,22 +47,13 @@ def clock(monkeypatch):
     return move
 
 
-def _client_with(app, cookies: dict[str, str]) -> IsolatedClient:
-    """A fresh browser holding only ``cookies`` (captured elsewhere)."""
-    other = IsolatedClient(app, app.response_class, use_cookies=True)
-    for name, value in cookies.items():
-        other.set_cookie(name, value)
-    return other
 
 
-def _sent_to_login(response) -> bool:
-    return response.status_code == 302 and response.headers["Location"].startswith(
-        "/connexion")
 
 
 def _signed_in(response) -> bool:
     """``/espace`` sends a signed-in user to its role's home, never to the login page."""
-    return response.status_code == 302 and not _sent_to_login(response)
+    return response.status_code == 302 and not sent_to_login(response)
 
 
 def _keep_using(client, clock, since: timedelta, until: timedelta) -> None:
@@ -107,12 +98,12 @@ def test_a_session_used_every_few_hours_ends_twelve_hours_after_its_login(
         assert _signed_in(client.get(PROTECTED)), (hours, minutes)
     clock(timedelta(hours=MAX_HOURS, minutes=1))  # two minutes after the last request
     refused = client.get(PROTECTED)
-    assert _sent_to_login(refused)
+    assert sent_to_login(refused)
     assert refused.headers["Location"] == f"/connexion?next={PROTECTED}"
     page = client.get(refused.headers["Location"])
     assert page.status_code == 200 and ENDED in page.text
     assert "Connectez-vous pour accéder" not in page.text  # one message, the reason
-    assert _sent_to_login(client.get(PROTECTED))  # signed out, not a one-off refusal
+    assert sent_to_login(client.get(PROTECTED))  # signed out, not a one-off refusal
 
 
 @pytest.mark.parametrize(("age", "passes"), [
@@ -127,7 +118,7 @@ def test_a_captured_session_serves_until_twelve_hours_after_the_login(
     _keep_using(client, clock, timedelta(0), age)
     captured = {"session": client.get_cookie("session").value}
     clock(age)
-    assert _signed_in(_client_with(app, captured).get(PROTECTED)) is passes
+    assert _signed_in(client_with(app, captured).get(PROTECTED)) is passes
 
 
 def test_the_limit_follows_the_setting(app, client, world, clock, monkeypatch):
@@ -135,14 +126,14 @@ def test_the_limit_follows_the_setting(app, client, world, clock, monkeypatch):
     login(client, world.users["applicant"])
     _keep_using(client, clock, timedelta(0), timedelta(hours=2))
     clock(timedelta(hours=2, minutes=1))
-    assert _sent_to_login(client.get(PROTECTED))
+    assert sent_to_login(client.get(PROTECTED))
 
 
 def test_a_new_login_starts_a_new_lifetime(app, client, world, clock):
     login(client, world.users["applicant"])
     _keep_using(client, clock, timedelta(0), timedelta(hours=MAX_HOURS))
     clock(timedelta(hours=MAX_HOURS, minutes=1))
-    assert _sent_to_login(client.get(PROTECTED))
+    assert sent_to_login(client.get(PROTECTED))
     login(client, world.users["applicant"])
     clock(timedelta(hours=MAX_HOURS + 7))  # 19 hours after the first login
     assert _signed_in(client.get(PROTECTED))
@@ -198,7 +189,7 @@ def test_a_remember_me_cookie_serves_until_fourteen_days_after_its_issue(
     login(client, world.users["applicant"], remember="y")
     captured = _remember_cookie(client)
     clock(age)
-    replayed = _client_with(app, captured).get(PROTECTED)
+    replayed = client_with(app, captured).get(PROTECTED)
     assert _signed_in(replayed) is passes
     if not passes:
         assert replayed.headers["Location"] == f"/connexion?next={PROTECTED}"
@@ -214,13 +205,13 @@ def test_a_remember_me_cookie_restores_a_session_until_its_own_limit(
     login(client, world.users["applicant"], remember="y")
     captured = _remember_cookie(client)
     clock(timedelta(days=13))
-    browser = _client_with(app, captured)
+    browser = client_with(app, captured)
     assert _signed_in(browser.get(PROTECTED))
-    session_only = _client_with(app, {"session": browser.get_cookie("session").value})
+    session_only = client_with(app, {"session": browser.get_cookie("session").value})
     clock(timedelta(days=13, hours=7))
     assert _signed_in(session_only.get(PROTECTED))
     clock(timedelta(days=REMEMBER_DAYS, minutes=1))
-    assert _sent_to_login(browser.get(PROTECTED))
+    assert sent_to_login(browser.get(PROTECTED))
 
 
 def _identities(user) -> list[object]:
@@ -239,12 +230,13 @@ def test_a_malformed_remember_me_identity_is_refused_without_a_500(app, client, 
     user = world.users["applicant"]
     for identity in _identities(user):
         forged = {"remember_token": encode_cookie(identity)}
-        response = _client_with(app, forged).get(PROTECTED)
-        assert _sent_to_login(response), identity
-    tampered = encode_cookie(f"{user.id}:0:{int(now().timestamp())}")[:-1] + "0"
-    assert _sent_to_login(_client_with(app, {"remember_token": tampered}).get(PROTECTED))
+        response = client_with(app, forged).get(PROTECTED)
+        assert sent_to_login(response), identity
+    signed = encode_cookie(f"{user.id}:0:{int(now().timestamp())}")
+    tampered = signed[:-1] + ("1" if signed.endswith("0") else "0")  # one digit changed
+    assert sent_to_login(client_with(app, {"remember_token": tampered}).get(PROTECTED))
     valid = encode_cookie(f"{user.id}:0:{int(now().timestamp())}")
-    assert _signed_in(_client_with(app, {"remember_token": valid}).get(PROTECTED))
+    assert _signed_in(client_with(app, {"remember_token": valid}).get(PROTECTED))
 
 
 def test_a_malformed_session_is_refused_without_a_500(app, client, world):
@@ -259,10 +251,10 @@ def test_a_malformed_session_is_refused_without_a_500(app, client, world):
                for value in (None, str(at), float(at), True, at + 86400, [at])]
     forged.append({"_user_id": good})  # no login time: a session of an older release
     for data in forged:
-        response = _client_with(app, {"session": serializer.dumps(data)}).get(PROTECTED)
-        assert _sent_to_login(response), data
+        response = client_with(app, {"session": serializer.dumps(data)}).get(PROTECTED)
+        assert sent_to_login(response), data
     valid = serializer.dumps({"_user_id": good, "_login_at": at})
-    assert _signed_in(_client_with(app, {"session": valid}).get(PROTECTED))
+    assert _signed_in(client_with(app, {"session": valid}).get(PROTECTED))
 
 
 def test_the_api_is_not_concerned(app, client, world, clock):

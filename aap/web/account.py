@@ -16,19 +16,19 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from aap.errors import Conflict, NotFound, ValidationFailed
 from aap.extensions import db
-from aap.password_throttle import note_wrong_password, password_check
+from aap.password_throttle import counting_wrong, password_check
 from aap.services import accounts, privacy
 from aap.timeutil import now
 from aap.web.access import page_arg
 from aap.web.public import _start_session
+from aap.web.session_lifetime import end_browser_session
 from forms.account import ChangePasswordForm
 from forms.privacy import DeleteAccountForm, RevokeTokenForm, TokenForm
 
@@ -110,16 +110,15 @@ def delete():
     status = 200
     if not blockers and form.validate_on_submit():
         try:
-            privacy.delete_account(user, form.password.data)
+            with counting_wrong("password"):
+                privacy.delete_account(user, form.password.data)
         except ValidationFailed:
-            note_wrong_password()
             form.password.errors = [_("Mot de passe incorrect.")]
             status = 422
         except Conflict:  # something came to keep it since the page was shown
             blockers, status = privacy.deletion_blockers(user), 409
         else:
-            logout_user()
-            session.clear()
+            end_browser_session()
             flash(_("Votre compte est supprimé : vos données personnelles ont été effacées "
                     "et vos sessions fermées."), "success")
             return redirect(url_for("public.index")), 303
@@ -140,12 +139,11 @@ def password():
     if form.validate_on_submit():
         user = _me()
         try:
-            accounts.change_password(user, form.current_password.data,
-                                     form.new_password.data, kept_session=True)
+            with counting_wrong("current_password"):
+                accounts.change_password(user, form.current_password.data,
+                                         form.new_password.data, kept_session=True)
         except ValidationFailed as exc:
             db.session.rollback()
-            if "current_password" in exc.fields:
-                note_wrong_password()
             _add_errors(form, exc.fields)
             status = 422
         else:

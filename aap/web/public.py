@@ -27,6 +27,7 @@ from aap.services.exports import scdl
 from aap.timeutil import now
 from aap.web.access import page_arg
 from aap.web.helpers import ROLE_HOMES
+from aap.web.session_lifetime import end_browser_session
 from forms.account import ForgotPasswordForm, RegisterForm, ResetPasswordForm
 from forms.auth import LoginForm
 
@@ -104,8 +105,7 @@ def logout():
     """End this session and every other one of the user, on every process and device:
     the session version changes, so captured cookies and remember-me cookies fail."""
     accounts.end_sessions(current_user._get_current_object())
-    logout_user()
-    session.clear()
+    end_browser_session()
     flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("public.index"))
 

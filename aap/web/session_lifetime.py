@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, user_loaded_from_cookie, user_logged_in
+from flask_login import current_user, logout_user, user_loaded_from_cookie, user_logged_in
 from werkzeug.wrappers import Response
 
 from aap.extensions import login_manager
@@ -72,6 +72,16 @@ def end_expired_session() -> Response | None:
     if request.endpoint == "public.login":
         return None
     return redirect(url_for("public.login", next=_return_to()))
+
+
+def end_browser_session() -> None:
+    """Sign this browser out (logout, account deleted): the session is emptied, but
+    Flask-Login's order to delete the remember-me cookie and the chosen language outlive
+    it, or the stale cookie would be refused on the next page as an ended session."""
+    logout_user()
+    kept = {key: session[key] for key in ("_remember", "lang") if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def _forget_login() -> None:

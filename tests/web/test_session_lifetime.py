@@ -268,3 +268,18 @@ def test_the_api_is_not_concerned(app, client, world, clock):
     response = client.get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer {bearer}"})
     assert response.status_code == 200
     assert response.is_json
+
+
+def test_logging_out_with_remember_me_leaves_the_browser_signed_out_quietly(client, world):
+    """The logout deletes the remember-me cookie: the next page is served as to anyone,
+    with « Vous êtes déconnecté. » and not a « session ended » detour to the login."""
+    login(client, world.users["applicant"], remember="y")
+    page = client.get(PROTECTED)
+    assert _signed_in(page)
+    token = csrf_token(client.get("/porteur/").get_data(True))
+    client.post("/deconnexion", data={"csrf_token": token})
+    assert client.get_cookie("remember_token") is None  # deleted by the response
+    landing = client.get("/")
+    assert landing.status_code == 200
+    assert "Vous êtes déconnecté." in landing.get_data(True)
+    assert "Votre session a pris fin" not in landing.get_data(True)

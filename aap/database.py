@@ -82,6 +82,11 @@ class PendingWrites(RuntimeError):
     (they would have been committed silently with the new transaction's work)."""
 
 
+#: ``session.info`` key of answers remembered from reads (``policies``); forgotten when a
+#: write transaction begins, so that the checks under its locks read the database.
+READ_MEMO = "read_memo"
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """Run a block in a transaction that may lock what it reads, then commit it.
@@ -103,6 +108,7 @@ def write_transaction() -> Iterator[None]:
         raise PendingWrites("write_transaction() opened over uncommitted changes")
     if session.in_transaction() and is_sqlite():
         session.commit()
+    session.info.pop(READ_MEMO, None)  # what the reads remembered is asked again under locks
     tokens = _immediate.set(is_sqlite()), _in_write.set(True)
     try:
         yield

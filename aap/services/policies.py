@@ -17,6 +17,7 @@ from flask import g, has_app_context
 from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from aap.database import READ_MEMO
 from aap.errors import Forbidden, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import (
@@ -196,16 +197,14 @@ def is_member(user: User, organisation_id: int) -> bool:
     ) or False)
 
 
-_MEMO = "policies.memo"
-
-
 def _remembered(key: tuple, ask: Callable[[], bool]) -> bool:
     """``ask()``, kept for the session's transaction: an application's checks ask the same
     membership or assignment several times per request (visibility, each trigger's role,
-    the audience of a score). Forgotten at any flush and at the transaction's end, and
-    not used while changes are pending (a membership or a conflict being recorded)."""
+    the audience of a score). Forgotten at any flush, at the transaction's end and when a
+    write transaction begins (the checks under its locks ask again), and not used while
+    changes are pending (a membership or a conflict being recorded)."""
     session = db.session()
-    memo = session.info.setdefault(_MEMO, {})
+    memo = session.info.setdefault(READ_MEMO, {})
     if session.new or session.deleted or session.dirty or key not in memo:
         memo[key] = ask()
     return memo[key]
@@ -214,7 +213,7 @@ def _remembered(key: tuple, ask: Callable[[], bool]) -> bool:
 @event.listens_for(Session, "after_flush")
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, *_args) -> None:
-    session.info.pop(_MEMO, None)
+    session.info.pop(READ_MEMO, None)
 
 
 def organisation_ids(user: User) -> list[int]:

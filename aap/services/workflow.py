@@ -23,14 +23,15 @@ from workflows.guards import GUARDS
 
 
 def _locked(application_id: int) -> Application:
-    """Lock the call row, then the application row, and reload the application."""
-    call_query = select(Call.id).join(Application, Application.call_id == Call.id).where(
+    """Lock the call row, then the application row, and reload both (on PostgreSQL the
+    request's transaction goes on: what the guards read must be what is locked)."""
+    call_query = select(Call).join(Application, Application.call_id == Call.id).where(
         Application.id == application_id)
     app_query = select(Application).where(Application.id == application_id)
     if not is_sqlite():
         call_query = call_query.with_for_update(of=Call)
         app_query = app_query.with_for_update(of=Application)
-    db.session.execute(call_query).scalar_one()
+    db.session.execute(call_query.execution_options(populate_existing=True)).scalar_one()
     return db.session.execute(
         app_query.execution_options(populate_existing=True)
     ).scalar_one()

@@ -246,7 +246,7 @@ def register_security_headers(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if _personal(request) and request.endpoint != "static":
+        if request.endpoint != "static" and _personal(request):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -6,9 +6,13 @@ wrong passwords count."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import g, request
 from flask_login import current_user
 
+from aap.errors import ValidationFailed
 from aap.extensions import limiter
 
 LIMIT = "10 per 15 minutes"
@@ -17,6 +21,18 @@ LIMIT = "10 per 15 minutes"
 def note_wrong_password() -> None:
     """Count this request against the account (read once the response is made)."""
     g.wrong_current_password = True
+
+
+@contextmanager
+def counting_wrong(field: str) -> Iterator[None]:
+    """Count a refusal that names ``field`` (a wrong password; a weak new one does not
+    count), then let it go on to the caller."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if field in exc.fields:
+            note_wrong_password()
+        raise
 
 
 def _account_key() -> str:

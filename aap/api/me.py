@@ -8,8 +8,7 @@ from marshmallow import Schema, fields
 
 from aap.api.auth import SECURITY, current_api_user, token_required
 from aap.api.schemas import StrictSchema, Text
-from aap.errors import ValidationFailed
-from aap.password_throttle import note_wrong_password, password_check
+from aap.password_throttle import counting_wrong, password_check
 from aap.services import accounts, privacy
 
 blp = Blueprint("api_me", __name__, description="The caller's own account and data")
@@ -87,11 +86,8 @@ def delete_me(data):
     organisation it is the last member of, or a staff role, keeps it. The account becomes
     a pseudonym: every session and token stops working. Wrong passwords are throttled
     with the password change's (10 a quarter of an hour per account, then 429)."""
-    try:
+    with counting_wrong("password"):
         privacy.delete_account(current_api_user(), data["password"])
-    except ValidationFailed:
-        note_wrong_password()
-        raise
 
 
 @blp.route("/me/password", methods=["PUT"])
@@ -106,10 +102,6 @@ def change_my_password(data):
     for each rule it breaks. Then every web session and every API token of the account
     ends, the token of this request included (ask a new one from ``POST /auth/token``),
     and the owner is mailed."""
-    try:
+    with counting_wrong("current_password"):
         accounts.change_password(current_api_user(), data["current_password"],
                                  data["new_password"])
-    except ValidationFailed as exc:
-        if "current_password" in exc.fields:
-            note_wrong_password()
-        raise

@@ -18,6 +18,20 @@ EMAIL = "claire.porteuse@example.org"
 PASSWORD = "Egalite-2026-projet"
 
 
+def fill_organisation(page, name: str, siret: str, rna: str | None = None) -> None:
+    """The organisation form of an association of Vitrolles (its bank details valid)."""
+    page.get_by_label("Raison sociale").fill(name)
+    page.get_by_label("SIRET (14 chiffres)").fill(siret)
+    if rna:
+        page.get_by_label("RNA").fill(rna)
+    page.get_by_label("Adresse", exact=True).fill("2 place de la Mairie")
+    page.get_by_label("Code postal").fill("13127")
+    page.get_by_label("Commune").fill("Vitrolles")
+    page.get_by_label("Représentant légal").fill("Claire Porteuse")
+    page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
+    page.get_by_label("BIC").fill("AGRIFRPP")
+
+
 def attach(page, folder, kind: str, name: str) -> None:
     """Upload a small PDF as the attachment of ``kind`` and wait for it in the list."""
     path = folder / name
@@ -63,14 +77,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     shots("espace-porteur-vide")
 
     page.get_by_role("link", name="Créer mon organisation").first.click()
-    page.get_by_label("Raison sociale").fill("Association Égalité Vitrolles")
-    page.get_by_label("SIRET (14 chiffres)").fill("732 829 320 00075")  # wrong key
-    page.get_by_label("Adresse", exact=True).fill("2 place de la Mairie")
-    page.get_by_label("Code postal").fill("13127")
-    page.get_by_label("Commune").fill("Vitrolles")
-    page.get_by_label("Représentant légal").fill("Claire Porteuse")
-    page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
-    page.get_by_label("BIC").fill("AGRIFRPP")
+    fill_organisation(page, "Association Égalité Vitrolles", "732 829 320 00075")  # wrong key
     page.get_by_role("button", name="Créer l'organisation").click()
     expect(page.get_by_text("Ce SIRET n'est pas valide").first).to_be_visible()
     assert page.get_by_label("Raison sociale").input_value() == "Association Égalité Vitrolles"

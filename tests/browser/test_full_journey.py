@@ -43,7 +43,7 @@ from aap.extensions import db
 from aap.models import Application
 from tests import factories
 from tests.browser.journey_helpers import Album, People, eur, plain
-from tests.browser.test_applicant_journey import attach, fill_application
+from tests.browser.test_applicant_journey import attach, fill_application, fill_organisation
 from tests.factories import PASSWORD
 from tests.job_kinds import join_export_threads
 
@@ -165,15 +165,7 @@ def _apply(page, shoot: Album, tmp_path: Path) -> tuple[str, int]:
     expect(page.get_by_role("heading", level=1)).to_have_text("Espace porteur")
 
     page.get_by_role("link", name="Créer mon organisation").first.click()
-    page.get_by_label("Raison sociale").fill(ASSOCIATION)
-    page.get_by_label("SIRET (14 chiffres)").fill("732 829 320 00074")
-    page.get_by_label("RNA").fill(RNA)
-    page.get_by_label("Adresse", exact=True).fill("2 place de la Mairie")
-    page.get_by_label("Code postal").fill("13127")
-    page.get_by_label("Commune").fill("Vitrolles")
-    page.get_by_label("Représentant légal").fill("Claire Porteuse")
-    page.get_by_label("IBAN").fill("FR76 3000 6000 0112 3456 7890 189")
-    page.get_by_label("BIC").fill("AGRIFRPP")
+    fill_organisation(page, ASSOCIATION, "732 829 320 00074", RNA)
     shoot(page, "organisation-formulaire")
     page.get_by_role("button", name="Créer l'organisation").click()
     expect(page.get_by_role("heading", name=ASSOCIATION)).to_be_visible()

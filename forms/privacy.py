@@ -7,9 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-#: How long a token made on the account page lives, in days (the choices offered).
-TOKEN_DAYS = (7, 30, 90, 365)
-
 
 class TokenForm(FlaskForm):
     label = StringField(_l("Nom du jeton"), validators=[

@@ -162,7 +162,7 @@ def set_member_roles(actor: User | None, authority_id: int, user_id: int,
     """Make ``roles`` the user's roles in the authority (``[]`` removes them); its roles
     elsewhere and platform-wide are untouched. An admin, or a manager of this very
     authority (not of its parent, not of another); ``actor=None``: the CLI operator."""
-    get_authority(authority_id)
+    authority = get_authority(authority_id)
     if actor is not None and not policies.is_manager_of(actor, authority_id):
         raise Forbidden("Seuls l'administration et les gestionnaires de cette collectivité "
                         "attribuent ses rôles.")
@@ -176,17 +176,17 @@ def set_member_roles(actor: User | None, authority_id: int, user_id: int,
     if after != before:
         _record(actor, authority_id, "roles_changed",
                 {"user_id": user.id, "from": before, "to": after})
-        _tell_roles_changed(actor, user, authority_id, before, after)
+        _tell_roles_changed(actor, user, authority, before, after)
     db.session.commit()
     return after
 
 
-def _tell_roles_changed(actor: User | None, user: User, authority_id: int,
+def _tell_roles_changed(actor: User | None, user: User, authority: Authority,
                         before: list[str], after: list[str]) -> None:
     """A mail to the person whose roles changed, in the same transaction (the outbox):
     a role granted or taken away is never silent."""
     notifications.queue([user], "mail/staff_roles_changed.txt",
-                        authority=db.session.get(Authority, authority_id), actor=actor,
+                        authority=authority, actor=actor,
                         granted=role_labels(r for r in after if r not in before),
                         removed=role_labels(r for r in before if r not in after),
                         now_held=role_labels(after))

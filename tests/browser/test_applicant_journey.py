@@ -135,7 +135,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
                    "deadline": "2099-12-31"})
 
     page.get_by_role("link", name="Suivre mon dossier").click()
-    assert "Merci de joindre le RIB" in page.locator(".completion").inner_text()
+    expect(page.locator(".completion")).to_contain_text("Merci de joindre le RIB")
     expect(page.get_by_text("À renvoyer avant le 31/12/2099")).to_be_visible()
     shots("demande-de-complements")
     page.get_by_role("link", name="Compléter le dossier").click()
@@ -144,6 +144,7 @@ def journey(page, world, tmp_path, mobile: bool = False) -> None:
     page.get_by_role("button", name="Renvoyer le dossier complété").click()
     page.wait_for_url("**/accuse-de-reception")
     page.get_by_role("link", name="Suivre mon dossier").click()
+    expect(page.locator(".timeline")).to_be_visible()
     assert page.locator(".page-head .badge").inner_text().lower() == "déposé"
     assert "Merci de joindre le RIB" in page.locator(".timeline").inner_text()
     assert page.locator(".completion").count() == 0

@@ -5,6 +5,7 @@ its form), and the call configuration with locked fields. Screenshots of each st
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from aap.services import reviews
 from tests import factories
@@ -78,8 +79,8 @@ def test_instruction_pages(wide_page, world, width):
         page.check(f"input[name=ids][value='{app.id}']")
     page.select_option("#trigger", "declare_eligible")
     page.get_by_role("button", name="Appliquer aux dossiers cochés").click()
-    assert "2 dossiers traités" in page.content()
-    assert "Impossible dans l'état « Recevable »" in page.content()
+    expect(page.locator("body")).to_contain_text("2 dossiers traités")
+    expect(page.locator("body")).to_contain_text("Impossible dans l'état « Recevable »")
     page.shots(f"{width}-bulk-result")
 
     # a refused grant keeps its form and says why
@@ -87,7 +88,7 @@ def test_instruction_pages(wide_page, world, width):
     page.locator("#action-grant > summary").click()
     page.fill("#grant-decision_body", "Bureau de la Métropole")
     page.get_by_role("button", name="Accorder la subvention").last.click()
-    assert "Action refusée" in page.content()
+    expect(page.locator("body")).to_contain_text("Action refusée")
     assert page.input_value("#grant-decision_body") == "Bureau de la Métropole"
     page.shots(f"{width}-dossier-refused")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -96,11 +97,11 @@ def test_instruction_pages(wide_page, world, width):
     page.shots(f"{width}-dossier-reviews")
 
     page.goto(f"/instruction/appels/{world.call.id}/modifier")
-    assert "verrouillé" in page.content()
+    expect(page.locator("body")).to_contain_text("verrouillé")
     page.shots(f"{width}-call-edit-locked")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     page.goto("/instruction/appels/nouveau")
     page.get_by_role("button", name="Créer l'appel").click()
-    assert "Le formulaire contient des erreurs" in page.content()
+    expect(page.locator("body")).to_contain_text("Le formulaire contient des erreurs")
     page.shots(f"{width}-call-new-errors")

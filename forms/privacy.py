@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 
@@ -16,6 +18,9 @@ class TokenForm(FlaskForm):
     days = SelectField(_l("Durée de validité"), coerce=int, default=30, choices=[
         (7, _l("7 jours")), (30, _l("30 jours")), (90, _l("90 jours")), (365, _l("1 an"))],
         validate_choice=True)
+    #: One value per page shown: posting the same page again (a reload of the answer
+    #: that shows the new token) does not create a second token.
+    once = HiddenField(default=lambda: secrets.token_urlsafe(16))
 
 
 class RevokeTokenForm(FlaskForm):

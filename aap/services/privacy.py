@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from aap.errors import Conflict, ValidationFailed
 from aap.extensions import db
@@ -350,9 +350,29 @@ def delete_files(names: Iterable[str]) -> None:
 
 # -- the account's owner: deletion ----------------------------------------------------------
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; translated where it is shown (babel's ``N_``)."""
+    return message
+
+
+#: The sentence of each blocker, a msgid with ``%(name)s`` (the application): French as
+#: is in the API, translated on the account pages (templates/account/_macros.html).
+BLOCKER_TEXTS = {
+    "staff_roles": N_("Votre compte porte des rôles d'agent d'une collectivité : demandez "
+                      "à un gestionnaire ou à l'administrateur de les retirer, puis "
+                      "supprimez-le."),
+    "in_instruction": N_("Le dossier %(name)s est en cours d'instruction : le compte pourra "
+                         "être supprimé après la décision, ou dès que vous aurez retiré le "
+                         "dossier."),
+    "grant_running": N_("La subvention du dossier %(name)s est en cours : le compte pourra "
+                        "être supprimé à la clôture du dossier (compte rendu approuvé, solde "
+                        "versé)."),
+}
+
+
 @dataclass(frozen=True)
 class Blocker:
-    """Why an account cannot be deleted yet, and until when (``until`` in words)."""
+    """Why an account cannot be deleted yet, and until when."""
 
     kind: str  # staff_roles, in_instruction, grant_running
     application_id: int | None = None
@@ -360,38 +380,38 @@ class Blocker:
     title: str | None = None
 
     @property
+    def name(self) -> str:
+        return self.reference or self.title or f"n° {self.application_id}"
+
+    @property
+    def msgid(self) -> str:
+        return BLOCKER_TEXTS[self.kind]
+
+    @property
     def message(self) -> str:
-        name = self.reference or self.title or f"n° {self.application_id}"
-        if self.kind == "staff_roles":
-            return ("Votre compte porte des rôles d'agent d'une collectivité : demandez à un "
-                    "gestionnaire ou à l'administrateur de les retirer, puis supprimez-le.")
-        if self.kind == "in_instruction":
-            return (f"Le dossier {name} est en cours d'instruction : le compte pourra être "
-                    "supprimé après la décision, ou dès que vous aurez retiré le dossier.")
-        return (f"La subvention du dossier {name} est en cours : le compte pourra être "
-                "supprimé à la clôture du dossier (compte rendu approuvé, solde versé).")
+        """The sentence in French (the API's language)."""
+        return self.msgid if self.kind == "staff_roles" else self.msgid % {"name": self.name}
 
 
 def deletion_blockers(user: User) -> list[Blocker]:
     """What keeps the account (docs/rgpd.md): staff roles; and, in an organisation where
-    it is the last member, an application under instruction or a grant not settled."""
+    it is the last member, an application under instruction or a grant not settled. Two
+    queries whatever the number of organisations."""
     blockers: list[Blocker] = []
     if any(r.role != Role.APPLICANT for r in user.role_rows):
         blockers.append(Blocker("staff_roles"))
-    alone = [m.organisation_id for m in user.memberships if not _other_members(m)]
-    if alone:
-        rows = db.session.scalars(select(Application).where(
-            Application.organisation_id.in_(alone),
-            Application.state.in_(IN_INSTRUCTION + GRANT_RUNNING)).order_by(Application.id))
-        blockers += [Blocker("in_instruction" if a.state in IN_INSTRUCTION else
-                             "grant_running", a.id, a.reference, a.title) for a in rows]
+    other = aliased(Membership)
+    alone = select(Membership.organisation_id).where(
+        Membership.user_id == user.id,
+        ~exists().where(other.organisation_id == Membership.organisation_id,
+                        other.user_id != user.id))
+    rows = db.session.execute(select(Application.id, Application.state,
+                                     Application.reference, Application.title).where(
+        Application.organisation_id.in_(alone),
+        Application.state.in_(IN_INSTRUCTION + GRANT_RUNNING)).order_by(Application.id))
+    blockers += [Blocker("in_instruction" if state in IN_INSTRUCTION else "grant_running",
+                         app_id, reference, title) for app_id, state, reference, title in rows]
     return blockers
-
-
-def _other_members(membership: Membership) -> int:
-    return db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.organisation_id == membership.organisation_id,
-        Membership.user_id != membership.user_id)) or 0
 
 
 def delete_account(user: User, password: str) -> Counts:
@@ -431,12 +451,17 @@ def export_user_data(user: User) -> dict[str, Any]:
     repayments, report, attachments' metadata, the history the applicant sees), the mail
     sent to it, its own reviews, requests and actions. Nothing about other people: no
     other member, no juror's name, no invited address."""
-    organisations = [m.organisation for m in user.memberships]
+    memberships = list(db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id).order_by(Membership.id)
+        .options(selectinload(Membership.organisation))))
+    organisations = [m.organisation for m in memberships]
     applications = list(db.session.scalars(
         select(Application).where(Application.organisation_id.in_(
             [o.id for o in organisations])).order_by(Application.id)
-        .options(selectinload(Application.attachments), selectinload(Application.payments),
-                 selectinload(Application.repayments)))) if organisations else []
+        .options(*(selectinload(getattr(Application, name)) for name in (
+            "budget_lines", "attachments", "payments", "repayments", "decision",
+            "convention", "report"))))) if organisations else []
+    histories = _histories([a.id for a in applications])
     document = {
         "format": "aap-personal-data/1",
         "generated_at": now().isoformat(),
@@ -444,9 +469,8 @@ def export_user_data(user: User) -> dict[str, Any]:
         "api_tokens": [_row(t, "id", "label", "created_at", "expires_at", "last_used_at",
                             "revoked") for t in db.session.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))],
-        "organisations": [_organisation(o, m) for o, m in
-                          zip(organisations, user.memberships, strict=True)],
-        "applications": [_application(a) for a in applications],
+        "organisations": [_organisation(m.organisation, m) for m in memberships],
+        "applications": [_application(a, histories.get(a.id, [])) for a in applications],
         "messages": _messages(user),
         "reviews": _reviews(user),
         "join_requests": [_row(r, "organisation_id", "status", "message", "created_at",
@@ -479,7 +503,7 @@ def _organisation(org: Organisation, membership: Membership) -> dict[str, Any]:
     return out
 
 
-def _application(app: Application) -> dict[str, Any]:
+def _application(app: Application, history: list[dict[str, Any]]) -> dict[str, Any]:
     out = _row(app, "id", "reference", "state", "organisation_id", "title", "summary",
                "objectives", "target_public", "domains", "grounds", "territories",
                "beneficiaries", "starts_on", "ends_on", "requested_cents", "submitted_at",
@@ -501,22 +525,26 @@ def _application(app: Application) -> dict[str, Any]:
                                 "realised": report.realised()}
     out["attachments"] = [_row(a, "id", "kind", "filename", "content_type", "size", "sha256",
                                "created_at") for a in app.attachments]
-    out["history"] = _history(app)
+    out["history"] = history
     return out
 
 
-def _history(app: Application) -> list[dict[str, Any]]:
-    """The state changes as the applicant's page shows them: no actor (staff are other
-    people), the comments written for the applicant only."""
+def _histories(application_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each application's state changes as the applicant's page shows them: no actor
+    (staff are other people), the comments written for the applicant only. One query."""
     from aap.web.applicant import APPLICANT_COMMENTS  # the applicant page's own rule
 
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not application_ids:
+        return out
     events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.application_id == app.id, AuditEvent.trigger.is_not(None))
+        AuditEvent.application_id.in_(application_ids), AuditEvent.trigger.is_not(None))
         .order_by(AuditEvent.at, AuditEvent.id))
-    return [{"trigger": e.trigger, "from": e.from_state, "to": e.to_state,
-             "at": _plain(e.at),
-             "comment": e.comment if e.trigger in APPLICANT_COMMENTS else None}
-            for e in events]
+    for e in events:
+        out.setdefault(e.application_id, []).append({
+            "trigger": e.trigger, "from": e.from_state, "to": e.to_state, "at": _plain(e.at),
+            "comment": e.comment if e.trigger in APPLICANT_COMMENTS else None})
+    return out
 
 
 def _messages(user: User) -> list[dict[str, Any]]:
@@ -530,7 +558,7 @@ def _messages(user: User) -> list[dict[str, Any]]:
 
 def _reviews(user: User) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Review).where(Review.juror_id == user.id)
-                              .order_by(Review.id))
+                              .order_by(Review.id).options(selectinload(Review.application)))
     return [{**_row(r, "application_id", "conflict", "conflict_reason", "comment",
                     "submitted", "submitted_at", "total"),
              "reference": r.application.reference,

@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -69,6 +70,10 @@ def tokens():
     form = TokenForm()
     created, status = None, 200
     if form.validate_on_submit():
+        if not _first_post(form.once.data):
+            flash(_("Ce jeton est déjà créé : sa valeur n'est affichée qu'une fois. Si vous "
+                    "ne l'avez pas copiée, révoquez-le et créez-en un autre."), "info")
+            return redirect(url_for("account.tokens")), 303
         created = accounts.issue_token(_me(), timedelta(days=form.days.data), form.label.data)
         form = TokenForm(formdata=None)
         status = 201
@@ -81,6 +86,23 @@ def tokens():
         pages=max(1, -(-total // TOKENS_PER_PAGE)), total=total,
         revoke_form=RevokeTokenForm())
     return response, status, {"Cache-Control": "no-store"}
+
+
+#: The session key of the token forms already posted (their ``once`` values, the last few).
+POSTED_TOKEN_FORMS = "token_forms_posted"
+
+
+def _first_post(once: str | None) -> bool:
+    """Whether this token form is posted for the first time; remembers it if so. A reload
+    of the page that shows a new token posts the same form again: it must not create a
+    second token (the page cannot redirect, since it shows the secret once)."""
+    if not once:
+        return True
+    posted = session.get(POSTED_TOKEN_FORMS, [])
+    if once in posted:
+        return False
+    session[POSTED_TOKEN_FORMS] = [*posted[-4:], once]
+    return True
 
 
 @bp.post("/jetons/<int:token_id>/revoquer")

@@ -179,3 +179,41 @@ def test_staff_see_why_they_cannot_delete_themselves(client, world, log_in):
     log_in(world.users["instructor"])
     page = client.get("/compte/supprimer")
     assert "rôles d'agent" in text(page)
+
+
+def test_posting_the_same_token_form_again_creates_no_second_token(client, world, log_in):
+    """A reload of the page that shows the new token posts its form again."""
+    log_in(world.users["applicant"])
+    page = client.get("/compte/jetons")
+    form = {"label": "Logiciel financier", "days": "30", "csrf_token": csrf_token(page.text),
+            "once": _hidden(page.text, "once")}
+    first = client.post("/compte/jetons", data=form)
+    assert first.status_code == 201
+    again = client.post("/compte/jetons", data=form)
+    assert again.status_code == 303 and again.headers["Location"] == "/compte/jetons"
+    listing = client.get("/compte/jetons")
+    assert "Ce jeton est déjà créé" in text(listing)
+    assert _shown_token(first.text) not in listing.text
+    db.session.rollback()
+    assert len(db.session.scalars(select(ApiToken)).all()) == 1
+    # the form of the answer is a new one: it creates the second token asked for
+    second = client.post("/compte/jetons", data={**form, "once": _hidden(first.text, "once")})
+    assert second.status_code == 201
+    db.session.rollback()
+    assert len(db.session.scalars(select(ApiToken)).all()) == 2
+
+
+def _hidden(html: str, name: str) -> str:
+    tail = html.split(f'name="{name}"', 1)[1]
+    value = tail.split('value="', 1)[1].split('"', 1)[0]
+    assert value
+    return value
+
+
+def test_the_reasons_to_keep_the_account_are_translated(client, world, log_in):
+    application = world.bring_to(world.application(), "granted")
+    log_in(world.users["applicant"])
+    client.get("/langue/en")
+    page = text(client.get("/compte/supprimer"))
+    assert f"The grant for application {application.reference} is in progress" in page
+    assert "La subvention" not in page

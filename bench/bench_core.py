@@ -95,7 +95,7 @@ def main() -> None:
             ("GET /applications (instr.)", instructor, "/api/v1/applications?page={}"),
             ("GET /applications (appl.)", applicant, "/api/v1/applications?page={}"),
             ("GET /applications/{id}", instructor, "/api/v1/applications/{}"),
-            ("GET /calls", instructor, "/api/v1/calls?x={}"),
+            ("GET /calls", instructor, "/api/v1/calls?page=1"),
         ]:
             counter = iter(range(10**6))
 

@@ -19,6 +19,7 @@ from aap.database import write_transaction
 from aap.extensions import db
 from aap.models import Application, Membership, Notification, Review, User, UserRole
 from aap.services import policies
+from aap.text import one_line
 from aap.timeutil import now
 
 
@@ -26,18 +27,28 @@ def _render(template: str, **context) -> tuple[str, str]:
     """The subject and body of a mail template, whose first line is ``Subject: …``. The
     two are split in the template's source, before rendering: a line break in a value
     (an organisation's name) never moves text from the subject to the body."""
-    env = current_app.jinja_env
-    first, _, body = env.loader.get_source(env, template)[0].partition("\n")
+    subject_part, body_part = _compiled(template)
     current_app.update_template_context(context)
-    subject, text = (env.from_string("{% autoescape false %}" + part + "{% endautoescape %}")
-                     .render(context) for part in (first, body))
+    subject, text = (part.render(context) for part in (subject_part, body_part))
     return one_line(subject.removeprefix("Subject:")), text.strip() + "\n"
 
 
-def one_line(text: str) -> str:
-    """A header value on one line: every run of whitespace, line breaks included (CR,
-    U+0085, U+2028 typed in an organisation's name), becomes one space."""
-    return " ".join(text.split())
+def _compiled(template: str):
+    """The template's subject line and body, compiled once per process (a notification
+    per recipient would otherwise compile them each time); compiled again when the file
+    changes and the environment reloads templates (development)."""
+    env = current_app.jinja_env
+    cache = current_app.extensions.setdefault("aap_mail_templates", {})
+    hit = cache.get(template)
+    if hit is not None and (not env.auto_reload or hit[2]()):
+        return hit[0], hit[1]
+    source, _filename, uptodate = env.loader.get_source(env, template)
+    first, _, body = source.partition("\n")
+    subject_part, body_part = (
+        env.from_string("{% autoescape false %}" + part + "{% endautoescape %}")
+        for part in (first, body))
+    cache[template] = (subject_part, body_part, uptodate or (lambda: True))
+    return subject_part, body_part
 
 
 def queue_email(email: str, template: str, *, recipient: User | None = None,

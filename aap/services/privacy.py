@@ -47,6 +47,7 @@ from aap.models import (
 )
 from aap.models.accounts import Role
 from aap.timeutil import now
+from aap.vocabulary import N_
 from workflows.application import INITIAL, PHASES
 
 NEUTRAL = "[anonymisé]"
@@ -349,11 +350,6 @@ def delete_files(names: Iterable[str]) -> None:
 
 
 # -- the account's owner: deletion ----------------------------------------------------------
-
-def N_(message: str) -> str:
-    """Marks a msgid for extraction; translated where it is shown (babel's ``N_``)."""
-    return message
-
 
 #: The sentence of each blocker, a msgid with ``%(name)s`` (the application): French as
 #: is in the API, translated on the account pages (templates/account/_macros.html).

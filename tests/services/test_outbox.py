@@ -287,3 +287,30 @@ def test_a_row_that_cannot_be_a_message_is_failed_and_the_others_go(db, smtp_ser
     assert sorted(m["To"] for m in inbox.messages) == ["bea@example.org", "cyr@example.org"]
     assert _reload(broken).status == "failed" and "ValueError" in _reload(broken).last_error
     assert (_reload(old).status, _reload(fine).status) == ("sent", "sent")
+
+
+@pytest.mark.parametrize("auto_reload", [True, False])
+def test_a_mail_template_is_compiled_once_and_again_when_edited_in_development(
+        app, tmp_path, monkeypatch, auto_reload):
+    """Compiled once per process; a development server (templates reloaded) sees the
+    edited file at the next message."""
+    import os
+
+    from jinja2 import FileSystemLoader
+
+    monkeypatch.setattr(app.jinja_env, "loader", FileSystemLoader(str(tmp_path)))
+    monkeypatch.setattr(app.jinja_env, "auto_reload", auto_reload)
+    app.extensions.pop("aap_mail_templates", None)
+    mail = tmp_path / "essai.txt"
+    mail.write_text("Subject: Dossier {{ ref }}\nPremière version.\n", encoding="utf-8")
+    with app.test_request_context():
+        assert notifications._render("essai.txt", ref="A-1") == (
+            "Dossier A-1", "Première version.\n")
+        mail.write_text("Subject: Votre dossier {{ ref }}\nSeconde version.\n",
+                        encoding="utf-8")
+        later = mail.stat().st_mtime + 10
+        os.utime(mail, (later, later))
+        expected = (("Votre dossier A-2", "Seconde version.\n") if auto_reload
+                    else ("Dossier A-2", "Première version.\n"))
+        assert notifications._render("essai.txt", ref="A-2") == expected
+    app.extensions.pop("aap_mail_templates", None)

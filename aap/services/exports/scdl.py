@@ -80,6 +80,7 @@ from aap.services import consolidation, policies
 from aap.services.conventions import DEFAULT_SCHEDULE
 from aap.services.exports import attribuant
 from aap.services.finance import SINGLE_ADVANCE
+from aap.text import one_line
 from workflows.application import PHASES
 
 #: The official schema, copied from scdl/subventions v2.1.1 (schema.data.gouv.fr).
@@ -174,11 +175,6 @@ def count(calls: Iterable[Call | int], decided_by: date | None = None) -> int:
 
 
 # -- the rules of SPEC 6 ------------------------------------------------------------------
-
-def one_line(text: str | None) -> str:
-    """Line breaks, tabs and runs of spaces become one space; ends trimmed."""
-    return " ".join((text or "").split())
-
 
 def object_text(title: str | None, fallback: str | None = None) -> str:
     """The project's title on one line, cut to the schema's 256 characters."""

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
@@ -21,7 +20,7 @@ from aap.config import (
 from aap.extensions import babel, csrf, db, limiter, login_manager, migrate
 from aap.input import CleanRequest, InputRefused, check_api_request
 from aap.logs import register_logging
-from aap.operations import readiness, register_proxy, resource_dir
+from aap.operations import database_status, readiness, register_proxy, resource_dir
 
 MAX_DB_INT = 2**31 - 1  # the largest id: id columns are PostgreSQL integers (32 bits)
 
@@ -145,11 +144,8 @@ def register_blueprints(app: Flask) -> None:
 
     @app.get("/health")
     def health():
-        try:
-            db.session.execute(text("SELECT 1"))
-            database = "ok"
-        except OperationalError:
-            database = "unavailable"
+        """Liveness with the database's state (``/health/ready`` adds Redis)."""
+        database = database_status()
         status = 200 if database == "ok" else 503
         headers = {} if status == 200 else {"Retry-After": "2"}  # as every other 503
         return jsonify({"status": "ok" if status == 200 else "degraded",

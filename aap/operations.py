@@ -34,7 +34,7 @@ def register_proxy(app: Flask) -> None:
 def readiness(config) -> tuple[dict[str, str], int, dict[str, str]]:
     """Whether this process can serve: the database answers and, when ``REDIS_URL`` is
     set, Redis too. Returns the body, the status (200 or 503) and the headers."""
-    parts = {"database": _database_status()}
+    parts = {"database": database_status()}
     if config.get("REDIS_URL"):
         parts["redis"] = _redis_status(config["REDIS_URL"])
     ready = all(value == "ok" for value in parts.values())
@@ -42,7 +42,7 @@ def readiness(config) -> tuple[dict[str, str], int, dict[str, str]]:
     return body, 200 if ready else 503, {} if ready else {"Retry-After": READY_RETRY_AFTER}
 
 
-def _database_status() -> str:
+def database_status() -> str:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 

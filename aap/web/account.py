@@ -28,6 +28,7 @@ from aap.password_throttle import counting_wrong, password_check
 from aap.services import accounts, privacy
 from aap.timeutil import now
 from aap.web.access import page_arg
+from aap.web.helpers import put_errors
 from aap.web.public import _start_session
 from aap.web.session_lifetime import end_browser_session
 from forms.account import ChangePasswordForm
@@ -166,7 +167,7 @@ def password():
                                          form.new_password.data, kept_session=True)
         except ValidationFailed as exc:
             db.session.rollback()
-            _add_errors(form, exc.fields)
+            put_errors(form, exc.fields)
             status = 422
         else:
             _sign_in_again(user)
@@ -177,17 +178,10 @@ def password():
     elif request.method == "POST":
         status = 422
         if form.new_password.data:  # the policy too, so that every problem shows at once
-            _add_errors(form, {"new_password": accounts.password_problems(
+            put_errors(form, {"new_password": accounts.password_problems(
                 form.new_password.data, _me().email)})
     return render_template("account/password.html", form=form,
                            min_length=accounts.MIN_PASSWORD_LENGTH), status
-
-
-def _add_errors(form: ChangePasswordForm, fields: dict[str, list[str]]) -> None:
-    """The service's problems (French msgids) under their fields, translated."""
-    for name, messages in fields.items():
-        if name in form._fields:
-            form[name].errors = [*form[name].errors, *(_(m) for m in messages)]
 
 
 def _sign_in_again(user) -> None:

@@ -39,6 +39,7 @@ from aap.services.attachments import TooLarge, Upload
 from aap.timeutil import now
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
+from aap.web.helpers import put_errors
 from forms.application import ApplicationForm, ReportForm, line_field_name
 from forms.organisation import InvitationForm, JoinRequestForm, OrganisationForm
 from workflows.application import BEFORE_DECISION, EDITABLE_STATES, PHASES
@@ -120,16 +121,6 @@ def home():
 
 # -- organisations -------------------------------------------------------------------
 
-def _put_errors(form, fields: dict[str, list[str]]) -> list[str]:
-    general = []
-    for name, messages in fields.items():
-        if name in form._fields and name != "csrf_token":
-            form[name].errors = [*form[name].errors, *(_(m) for m in messages)]
-        else:
-            general.extend(_(m) for m in messages)
-    return general
-
-
 def _siret_taken(form: OrganisationForm, taken) -> dict:
     """What the creation form shows when the SIRET is an organisation's already: its name
     and city only, and the way to ask to join it (or to open it, for one of its members)."""
@@ -158,7 +149,7 @@ def organisation_new():
             status = 409
         except ValidationFailed as exc:
             db.session.rollback()
-            general = _put_errors(form, exc.fields)
+            general = put_errors(form, exc.fields)
             status = 422
         else:
             flash(_("L'organisation « %(name)s » est créée.", name=org.name), "success")
@@ -219,7 +210,7 @@ def organisation(organisation_id: int):
                 organisations.update_organisation(current_user, org, form.values())
             except ValidationFailed as exc:
                 db.session.rollback()
-                general = _put_errors(form, exc.fields)
+                general = put_errors(form, exc.fields)
                 status = 422
             else:
                 flash(_("Les informations de l'organisation sont enregistrées."), "success")

@@ -111,6 +111,21 @@ def here_without_lang() -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def put_errors(form, fields: dict[str, list[str]] | None,
+               mapping: dict[str, str] | None = None) -> list[str]:
+    """A service's problems (French msgids by field) under the form's fields, translated;
+    returns those of no field of the form (the general messages above the form).
+    ``mapping`` renames a service's key to the form's field."""
+    general: list[str] = []
+    for key, messages in (fields or {}).items():
+        name = (mapping or {}).get(key, key)
+        if name in form._fields and name != "csrf_token":
+            form[name].errors = [*form[name].errors, *(gettext(m) for m in messages)]
+        else:
+            general.extend(gettext(m) for m in messages)
+    return general
+
+
 def register_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(eur=eur, paris=paris, day=day, score=score,
                                  state_label=state_label, action_label=action_label,

@@ -24,6 +24,7 @@ from aap.services import budget, calls, policies, search, workflow
 from aap.timeutil import now, to_paris
 from aap.vocabulary import DOMAINS, GROUNDS
 from aap.web.access import page_arg, role_required
+from aap.web.helpers import put_errors
 from forms.call import LOCK_INPUTS, OVERFLOW_LABELS, CallForm, FundForm, JuryForm
 from forms.instruction import ACTION_LABELS, BULK_TRIGGERS, BulkForm
 from workflows import get_workflow
@@ -237,13 +238,7 @@ def new_fund():
 
 
 def _show(form, exc: ValidationFailed, mapping: dict[str, str]) -> list[str]:
-    general = []
-    for key, messages in (exc.fields or {}).items():
-        name = mapping.get(key, key)
-        if name in form._fields and name != "csrf_token":
-            form[name].errors = [*form[name].errors, *(_(m) for m in messages)]
-        else:
-            general.extend(_(m) for m in messages)
+    general = put_errors(form, exc.fields, mapping)
     return general or ([] if exc.fields else [_(exc.message)])
 
 

@@ -26,7 +26,7 @@ from aap.services import accounts, open_data, organisations
 from aap.services.exports import scdl
 from aap.timeutil import now
 from aap.web.access import page_arg
-from aap.web.helpers import ROLE_HOMES
+from aap.web.helpers import ROLE_HOMES, put_errors
 from aap.web.session_lifetime import end_browser_session
 from forms.account import ForgotPasswordForm, RegisterForm, ResetPasswordForm
 from forms.auth import LoginForm
@@ -160,13 +160,6 @@ def open_data_csv():
 
 # -- account -------------------------------------------------------------------------
 
-def _field_errors(form, fields: dict[str, list[str]]) -> None:
-    for name, messages in fields.items():
-        target = form[name] if name in form._fields else None
-        if target is not None:
-            target.errors = [*target.errors, *(_(m) for m in messages)]
-
-
 @bp.route("/inscription", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def register():
@@ -183,7 +176,7 @@ def register():
             user = accounts.register(form.email.data, form.password.data, form.name.data)
         except ValidationFailed as exc:
             db.session.rollback()
-            _field_errors(form, exc.fields)
+            put_errors(form, exc.fields)
             status = 422
         else:
             _start_session(user)
@@ -230,7 +223,7 @@ def reset_password(token: str):
             if exc.code == "invalid_token":
                 return render_template("public/reset_password.html", form=None,
                                        invalid=True), 404
-            _field_errors(form, exc.fields)
+            put_errors(form, exc.fields)
             status = 422
         else:
             if current_user.is_authenticated:

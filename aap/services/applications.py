@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from aap.database import lock, write_transaction
@@ -14,7 +14,7 @@ from aap.extensions import db
 from aap.models import Application, Call, Organisation, User
 from aap.models.accounts import Role
 from aap.money import parse_cents
-from aap.services import audit, policies
+from aap.services import audit, policies, search
 from aap.timeutil import now
 from aap.vocabulary import BUDGET_LINES, DOMAINS, GROUNDS
 from workflows.application import EDITABLE_STATES
@@ -197,9 +197,7 @@ def list_visible(actor: User, *, call_id: int | None = None, state: str | None =
         return query.where(Application.state == state) if state else query
 
     query = filtered(policies.visible_applications(actor))
-    total = db.session.scalar(
-        filtered(policies.visible_applications(actor, counting=True))
-        .with_only_columns(func.count(Application.id))) or 0
+    total = search.count(filtered(policies.visible_applications(actor, counting=True)))
     items = db.session.scalars(
         query.options(selectinload(Application.budget_lines))
         .order_by(Application.id.desc()).limit(per_page).offset((page - 1) * per_page)
@@ -214,7 +212,7 @@ def list_own(actor: User, *, page: int = 1, per_page: int = 25) -> Page:
 
     query = select(Application).where(Application.organisation_id.in_(
         select(Membership.organisation_id).where(Membership.user_id == actor.id)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = search.count(query)
     items = db.session.scalars(
         query.options(selectinload(Application.budget_lines))
         .order_by(Application.updated_at.desc(), Application.id.desc())

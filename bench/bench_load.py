@@ -41,8 +41,6 @@ import asyncio
 import os
 import random
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -56,6 +54,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.serving import free_port, stop_server, wait_until_serving  # noqa: E402
+
 PASSWORD = "Demo-AAP-2026"  # the demo's published password (aap.demo.DEMO_PASSWORD)
 BIN = Path(sys.executable).parent
 LOG = Path("/tmp") / f"aap-load-gunicorn-{os.getpid()}.log"  # the server's JSON log lines
@@ -212,12 +213,6 @@ def read_cast(url: str, jurors: int, applicants: int
 
 # -- gunicorn ---------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(url: str, port: int, workers: int, threads: int,
                    extra_env: dict | None = None) -> subprocess.Popen:
     """gunicorn on 127.0.0.1:port; the top-level gunicorn.conf.py, if any, is read by
@@ -230,30 +225,6 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int,
         [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", "gthread", "--threads", str(threads), "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
-
-
-def wait_ready(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with status {process.returncode}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer /health in time")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # -- the load ---------------------------------------------------------------------------------
@@ -504,7 +475,7 @@ def main() -> None:
         port = free_port()
         server = start_gunicorn(url, port, args.workers, args.threads)
         base = f"http://127.0.0.1:{port}"
-        wait_ready(base, server)
+        wait_until_serving(base, server, 60, f"Server log: {LOG}")
         print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread) on {base}; "
               f"call {call.id}; {len(jurors)} jurors, {len(applicants)} applicants, "
               f"{args.duration:.0f} s, think ~{args.think} s; server log {LOG}")
@@ -512,7 +483,7 @@ def main() -> None:
                                               args.think, args.seed))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         p95 = report(stats, elapsed)
-        stop(server)
+        stop_server(server, group=True)
         problems = check_writes(url, call, stats)
         print(f"acknowledged writes: {len(stats.scores)} scores, {len(stats.drafts)} drafts, "
               f"{len(stats.submitted)} submissions; lost or wrong: {len(problems)}")
@@ -524,7 +495,7 @@ def main() -> None:
             sys.exit(1)
     finally:
         if server is not None:
-            stop(server)
+            stop_server(server, group=True)
         if not args.keep:
             drop_database(args.database_url, name)
 

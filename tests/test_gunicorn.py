@@ -7,25 +7,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.serving import free_port, stop_server, wait_until_serving
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 60  # a bound on waiting for the server, not a performance check
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, headers: dict[str, str] | None = None):
@@ -38,7 +32,7 @@ def _get(url: str, headers: dict[str, str] | None = None):
 def served(tmp_path):
     if not (BIN / "gunicorn").exists():
         pytest.skip("gunicorn is not installed")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'aap.sqlite3'}",
            "AAP_ENV": "production", "SECRET_KEY": "k" * 48, "UPLOAD_DIR": str(tmp_path),
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1",
@@ -51,25 +45,11 @@ def served(tmp_path):
         [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--chdir", ROOT, "wsgi:app"],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
     try:
-        while True:
-            try:
-                _get(base + "/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_until_serving(base, server, STARTUP_SECONDS, f"Log: {tmp_path / 'gunicorn.log'}")
         yield base, server, tmp_path / "gunicorn.log"
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        stop_server(server, grace=30)
         log.close()
 
 

@@ -20,7 +20,8 @@ from aiosmtpd.controller import Controller
 from aap.extensions import db
 from aap.models import Notification
 from aap.services import notifications
-from tests.services.conftest import Inbox, free_port
+from tests.services.conftest import Inbox
+from tests.serving import free_port
 
 pytestmark = pytest.mark.faults
 

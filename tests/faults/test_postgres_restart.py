@@ -27,7 +27,8 @@ from aap import create_app
 from aap.extensions import db
 from aap.services import accounts
 from tests import factories
-from tests.faults.conftest import ROOT, free_port, start_gunicorn
+from tests.faults.conftest import ROOT, start_gunicorn
+from tests.serving import free_port
 
 pytestmark = pytest.mark.faults
 

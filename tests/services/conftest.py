@@ -3,11 +3,11 @@ to, for the outbox tests and the mail tests of other modules."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+
+from tests.serving import free_port
 
 
 class Inbox(Message):
@@ -29,12 +29,6 @@ class Inbox(Message):
 
     def handle_message(self, message) -> None:
         self.messages.append(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from sqlalchemy import select
 from aap.extensions import db
 from aap.models import Notification
 from aap.services import notifications
-from tests.services.conftest import Inbox, free_port
+from tests.services.conftest import Inbox
+from tests.serving import free_port
 from workflows import GuardFailed
 
 T0 = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)

@@ -199,12 +199,13 @@ def _finish_request(response: Response) -> Response:
 
 
 def _loggable_path() -> str:
-    """The path without its query string, its token-like arguments masked."""
+    """The path without its query string, its token-like arguments masked; a path no
+    route matched (a 404: no arguments known) goes through :func:`redact` too."""
     path = request.path
     for name, value in (request.view_args or {}).items():
         if _SENSITIVE_ARG.search(name) and isinstance(value, str) and value:
             path = path.replace(value, REDACTED)
-    return path
+    return redact(path)
 
 
 def _user_id() -> int | None:

@@ -188,6 +188,9 @@ def test_no_email_password_token_or_cookie_reaches_the_logs(client, world, db, l
     assert failed.status_code == 422
     secrets += ["zoe.formulaire@example.org", "Mot-de-passe-Zoe-1", "Autre-chose-Zoe-2"]
     signup.get(f"/?email={applicant.email}&token={bearer}")
+    # a link cut or lengthened in a mail client: no route, a 404, the token in the path
+    assert signup.get(f"/reinitialiser/{reset_token}/suite").status_code == 404
+    assert signup.get(f"/invitation/{reset_token}").status_code == 404
 
     raw, lines = logs()
     requests = _request_lines(lines)

@@ -147,3 +147,29 @@ def test_labels_shown_in_the_ui_are_translated(label):
     english = english_catalog()
     assert english.get(label), f"no English for {label!r}"
     assert english[label] != label or label in {"Budget", "Total", "Religion", "Handicap"}
+
+
+@pytest.mark.parametrize(("locale", "count", "expected"), [
+    # French: the singular for 0 and 1 (« 0 dossier »), the plural from 2
+    ("fr", 0, "0 dossier vous est attribué."),
+    ("fr", 1, "1 dossier vous est attribué."),
+    ("fr", 2, "2 dossiers vous sont attribués."),
+    ("fr", 1_000_000, "1000000 dossiers vous sont attribués."),
+    # English: the plural for 0
+    ("en", 0, "0 applications are assigned to you."),
+    ("en", 1, "1 application is assigned to you."),
+    ("en", 2, "2 applications are assigned to you."),
+])
+def test_counts_take_the_plural_rule_of_the_language(app, locale, count, expected):
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context(), force_locale(locale):
+        assert ngettext("%(num)s dossier vous est attribué.",
+                        "%(num)s dossiers vous sont attribués.", count) == expected
+
+
+def test_a_juror_with_nothing_assigned_reads_the_singular(client, world, log_in):
+    log_in(world.users["outside_juror"])
+    page = client.get("/jury/")
+    assert page.status_code == 200
+    assert "0 dossier vous est attribué." in page.text

@@ -19,7 +19,7 @@ from aap.database import write_transaction
 from aap.extensions import db
 from aap.models import Application, Membership, Notification, Review, User, UserRole
 from aap.services import policies
-from aap.text import one_line
+from aap.textutil import one_line
 from aap.timeutil import now
 
 

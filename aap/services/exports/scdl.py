@@ -80,7 +80,7 @@ from aap.services import consolidation, policies
 from aap.services.conventions import DEFAULT_SCHEDULE
 from aap.services.exports import attribuant
 from aap.services.finance import SINGLE_ADVANCE
-from aap.text import one_line
+from aap.textutil import one_line
 from workflows.application import PHASES
 
 #: The official schema, copied from scdl/subventions v2.1.1 (schema.data.gouv.fr).

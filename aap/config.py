@@ -107,7 +107,13 @@ class ProductionConfig(Config):
     PRODUCTION = True
     SECRET_KEY = os.environ.get("SECRET_KEY")  # no fallback: see check_production_secrets
     SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
-    REMEMBER_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # ASVS 3.4.4: the __Host- prefix makes browsers refuse the cookie unless it is Secure,
+    # for the whole site (Path=/) and of this host only (no Domain): no sibling subdomain
+    # can set or shadow it. Only over HTTPS, where Secure cookies are sent.
+    SESSION_COOKIE_NAME = "__Host-session" if SESSION_COOKIE_SECURE else "session"
+    REMEMBER_COOKIE_NAME = ("__Host-remember_token" if SESSION_COOKIE_SECURE
+                            else "remember_token")
     SHOW_OUTBOX = _flag("SHOW_OUTBOX", False)
 
 

@@ -103,3 +103,34 @@ def test_the_demo_is_refused_in_production():
     result = _run([str(BIN / "aap"), "demo"], AAP_ENV="production", SECRET_KEY=STRONG_KEY)
     assert result.returncode == 1
     assert "AAP_ENV=production" in result.stderr
+
+
+def test_production_cookies_carry_the_host_prefix(tmp_path):
+    """ASVS 3.4.4: over HTTPS the session and remember-me cookies are ``__Host-``: Secure,
+    Path=/ and no Domain, as browsers require of the prefix."""
+    from aap.extensions import db
+    from tests import factories
+    from tests.web.conftest import csrf_token
+
+    app = create_app("production", SECRET_KEY=STRONG_KEY, RATELIMIT_ENABLED=False,
+                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'aap.sqlite3'}")
+    with app.app_context():
+        db.create_all()
+        user = factories.make_user(["applicant"], email="awa.diallo@example.org")
+        email = user.email
+    client = app.test_client()
+    https = {"base_url": "https://aap.example.org"}
+    page = client.get("/connexion", **https)
+    response = client.post("/connexion", **https, headers={  # CSRF's strict referrer
+        "Referer": "https://aap.example.org/connexion"}, data={
+        "email": email, "password": factories.PASSWORD, "remember": "y",
+        "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 302
+    cookies = {header.split("=", 1)[0]: header for header in
+               response.headers.getlist("Set-Cookie")}
+    assert set(cookies) == {"__Host-session", "__Host-remember_token"}
+    for header in cookies.values():
+        attributes = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+        assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes
+        assert "Path=/;" in header + ";"
+    assert client.get("/porteur/", **https).status_code == 200  # the cookie signs in

@@ -165,6 +165,7 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_babel import gettext
     from flask_wtf.csrf import CSRFError
 
+    from aap import security_log
     from aap.api.errors import error_response, from_http_exception
     from aap.errors import DomainError
 
@@ -177,6 +178,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        security_log.domain_error(exc)
         if _wants_json():
             return error_response(exc.status, exc.code, exc.message, exc.fields)
         return render_html(exc.status, exc.message)
@@ -184,12 +186,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         """A missing or expired CSRF token: a clear 400, never a 500."""
+        security_log.security_event(security_log.CSRF_REFUSED, reason=exc.description)
         if _wants_json():
             return error_response(400, "csrf_failed", "Jeton CSRF absent ou invalide.")
         return render_template("errors/error.html", status=400, csrf=True, message=None), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        security_log.http_error(exc)
         if _wants_json():
             return from_http_exception(exc)
         # werkzeug's own descriptions are English boilerplate: keep only the ones set by

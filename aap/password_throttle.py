@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from aap.errors import ValidationFailed
 from aap.extensions import limiter
+from aap.security_log import REAUTHENTICATION_FAILED, security_event
 
 LIMIT = "10 per 15 minutes"
 
@@ -21,6 +22,7 @@ LIMIT = "10 per 15 minutes"
 def note_wrong_password() -> None:
     """Count this request against the account (read once the response is made)."""
     g.wrong_current_password = True
+    security_event(REAUTHENTICATION_FAILED)
 
 
 @contextmanager

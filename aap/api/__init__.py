@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apispec import BasePlugin
-from flask import Flask
+from flask import Flask, Response, request
 from flask_smorest import Api as SmorestApi
 from marshmallow import Schema, fields
 from werkzeug.routing import IntegerConverter
@@ -108,6 +108,18 @@ def _path_integer(converter) -> dict:
 
 api = Api()
 
+#: ASVS 14.4.2: a browser opening an API answer saves it, never renders it as a page.
+JSON_DISPOSITION = 'attachment; filename="api.json"'
+
+
+def json_as_attachment(response: Response) -> Response:
+    """Every JSON answer under ``/api/`` (successes and errors) is an attachment; a file
+    that names itself (exports, attachments) keeps its own ``Content-Disposition``."""
+    if (request.path.startswith("/api/") and response.mimetype == "application/json"
+            and "Content-Disposition" not in response.headers):
+        response.headers["Content-Disposition"] = JSON_DISPOSITION
+    return response
+
 
 def register_api(app: Flask) -> None:
     from aap.api import (
@@ -129,6 +141,7 @@ def register_api(app: Flask) -> None:
         vocabularies,
     )
 
+    app.after_request(json_as_attachment)
     api.init_app(app, spec_kwargs={
         "info": {"description": "AAP: appels à projets, from the call to the last payment. "
                                 "Amounts are integer cents; decimals are strings such as "

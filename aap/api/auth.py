@@ -6,8 +6,14 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from aap.extensions import db
+from aap.models import ApiToken
+from aap.security_log import API_TOKEN_REFUSED, security_event
 from aap.services import accounts
+from aap.timeutil import now
 
 SECURITY = [{"bearerAuth": []}]
 
@@ -23,11 +29,35 @@ def token_required(view: Callable) -> Callable:
         scheme, _, token = header.partition(" ")
         user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
+            _log_refused_token(header)
             abort(401, description="Jeton d'accès absent, invalide ou expiré.")
         g.api_user = user
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def _log_refused_token(header: str) -> None:
+    """A presented credential refused (no header at all is an anonymous call, not an
+    event): why, and whose token it was when it is one of ours."""
+    if header:
+        reason, user_id = _token_refusal(header)
+        security_event(API_TOKEN_REFUSED, user_id=user_id, reason=reason)
+
+
+def _token_refusal(header: str) -> tuple[str, int | None]:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "malformed", None
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.digest == accounts.digest(token.strip())))
+    if row is None:
+        return "unknown", None
+    if row.revoked:
+        return "revoked", row.user_id
+    if not row.active_at(now()):
+        return "expired", row.user_id
+    return ("inactive_account" if not row.user.active else "refused"), row.user_id
 
 
 def roles_required(*roles: str) -> Callable:

@@ -4,6 +4,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from aap import security_log
 from aap.api.auth import SECURITY, current_api_user, token_required
 from aap.api.schemas import PageArgs, RegisterIn, TokenIn, TokenOut, UserOut
 from aap.api.serializers import user_out
@@ -31,6 +32,7 @@ def token(data):
     """Exchange an e-mail and password for a bearer token (failed logins are throttled)."""
     user = accounts.authenticate(data["email"], data["password"])
     if user is None:
+        security_log.login_failed(data["email"])
         abort(401, message="Adresse ou mot de passe incorrect.")
     token_value = accounts.issue_token(user, current_app.config["API_TOKEN_TTL"])
     return {"token": token_value, "user": user_out(user)}

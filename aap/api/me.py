@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 from aap.api.auth import SECURITY, current_api_user, token_required
 from aap.api.schemas import StrictSchema, Text
 from aap.password_throttle import counting_wrong, password_check
+from aap.security_log import ACCOUNT_DELETED, PASSWORD_CHANGED, security_event
 from aap.services import accounts, privacy
 
 blp = Blueprint("api_me", __name__, description="The caller's own account and data")
@@ -88,6 +89,7 @@ def delete_me(data):
     with the password change's (10 a quarter of an hour per account, then 429)."""
     with counting_wrong("password"):
         privacy.delete_account(current_api_user(), data["password"])
+    security_event(ACCOUNT_DELETED, user_id=current_api_user().id)
 
 
 @blp.route("/me/password", methods=["PUT"])
@@ -105,3 +107,4 @@ def change_my_password(data):
     with counting_wrong("current_password"):
         accounts.change_password(current_api_user(), data["current_password"],
                                  data["new_password"])
+    security_event(PASSWORD_CHANGED, user_id=current_api_user().id)

@@ -25,6 +25,7 @@ from flask_login import current_user, login_required
 from aap.errors import Conflict, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.password_throttle import counting_wrong, password_check
+from aap.security_log import ACCOUNT_DELETED, PASSWORD_CHANGED, security_event
 from aap.services import accounts, privacy
 from aap.timeutil import now
 from aap.web.access import page_arg
@@ -141,6 +142,7 @@ def delete():
         except Conflict:  # something came to keep it since the page was shown
             blockers, status = privacy.deletion_blockers(user), 409
         else:
+            security_event(ACCOUNT_DELETED, user_id=user.id)
             end_browser_session()
             flash(_("Votre compte est supprimé : vos données personnelles ont été effacées "
                     "et vos sessions fermées."), "success")
@@ -170,6 +172,7 @@ def password():
             put_errors(form, exc.fields)
             status = 422
         else:
+            security_event(PASSWORD_CHANGED, user_id=user.id)
             _sign_in_again(user)
             flash(_("Votre mot de passe est changé. Vos autres sessions sont fermées et vos "
                     "jetons d'accès à l'API révoqués ; un courriel vous le confirme."),

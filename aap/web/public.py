@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from aap import security_log
 from aap.errors import Forbidden, ValidationFailed
 from aap.extensions import db, limiter
 from aap.models import Call
@@ -79,6 +80,7 @@ def login():
             _start_session(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")) or url_for("public.dashboard"))
+        security_log.login_failed(form.email.data)
         # one message for a wrong address and a wrong password: no account enumeration
         login_error = _("Adresse électronique ou mot de passe incorrect. "
                         "Vérifiez votre saisie et réessayez.")
@@ -198,6 +200,7 @@ def register():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
+        security_log.password_reset_requested(form.email.data)
         accounts.request_password_reset(
             form.email.data,
             lambda token: url_for("public.reset_password", token=token, _external=True))
@@ -226,6 +229,7 @@ def reset_password(token: str):
             put_errors(form, exc.fields)
             status = 422
         else:
+            security_log.security_event(security_log.PASSWORD_RESET_COMPLETED, user_id=row.user_id)
             if current_user.is_authenticated:
                 logout_user()
             flash(_("Votre mot de passe est changé. Connectez-vous avec le nouveau."),

@@ -39,6 +39,12 @@ class Config:
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # The whole request may carry one file plus the form around it.
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
+    # ASVS 12.1.3: what one application may hold (aap.services.attachments): this many
+    # files, and this many bytes in all (default: ten files of the largest size).
+    MAX_ATTACHMENTS_PER_APPLICATION = int(
+        os.environ.get("MAX_ATTACHMENTS_PER_APPLICATION", "30"))
+    MAX_APPLICATION_UPLOAD_BYTES = int(
+        os.environ.get("MAX_APPLICATION_UPLOAD_BYTES", str(10 * MAX_UPLOAD_BYTES)))
     SMTP_URL = os.environ.get("SMTP_URL")
     MAIL_FROM = os.environ.get("MAIL_FROM", "AAP <no-reply@aap.localhost>")
     # The address shown by the accessibility statement to report a problem (unset: the

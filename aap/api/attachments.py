@@ -63,7 +63,12 @@ def attachment_out(attachment: Attachment) -> dict:
 @blp.response(201, AttachmentOut)
 def upload_attachment(form, files, application_id):
     """Upload a file (multipart ``kind``, ``file``): type checked by content (422), size
-    capped (413); only while the application is draft or incomplete."""
+    capped (413); only while the application is draft or incomplete.
+
+    An application holds at most MAX_ATTACHMENTS_PER_APPLICATION files (30) and
+    MAX_APPLICATION_UPLOAD_BYTES in all (100 MiB): past them, 422 with the code
+    ``too_many_attachments`` or ``attachment_quota_exceeded`` (deleting an attachment
+    makes room). A file over MAX_UPLOAD_BYTES is 413 ``too_large``."""
     upload = files["file"]
     attachment = attachments.add_attachment(
         current_api_user(), application_id, form["kind"],

@@ -5,11 +5,12 @@ report. Every state change goes through ``aap.services.workflow.fire``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -17,6 +18,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,7 +37,14 @@ from aap.services import (
     policies,
     workflow,
 )
-from aap.services.attachments import TooLarge, Upload
+from aap.services.attachments import (
+    MEBIBYTE,
+    AttachmentLimit,
+    TooLarge,
+    TooManyAttachments,
+    Upload,
+    Usage,
+)
 from aap.timeutil import now
 from aap.vocabulary import ATTACHMENT_KINDS, BUDGET_LINES
 from aap.web.access import page_arg, role_required
@@ -336,7 +345,47 @@ def _render_form(app: Application, form: ApplicationForm, *, general=(), status=
         call_closed=at >= call.closes_at, notice=notice,
         budget_problems=list(budget_problems),
         line_field_name=line_field_name, kinds=ATTACHMENT_KINDS,
-        attachments=sorted(app.attachments, key=lambda a: a.id)), status
+        attachments=sorted(app.attachments, key=lambda a: a.id),
+        upload_hint=_upload_hint(), quota=_quota(Usage.of(app.attachments))), status
+
+
+def _megabytes(size: int, rounding: str = ROUND_CEILING) -> str:
+    """Mebibytes to one decimal in the user's locale (« 2,5 »); used space and file
+    sizes round up, space left rounds down: the page never promises room there is not."""
+    value = (Decimal(size) / MEBIBYTE).quantize(Decimal("0.1"), rounding=rounding)
+    return format_decimal(value, format="#,##0.#")
+
+
+def _upload_hint() -> str:
+    return _("Statuts, RIB, derniers comptes approuvés, rapport d'activité. Formats "
+             "acceptés : PDF, PNG, JPEG, ODT, ODS, DOCX, XLSX ; %(mb)s Mo au maximum par "
+             "fichier. Ajouter une pièce enregistre aussi le brouillon.",
+             mb=_megabytes(current_app.config["MAX_UPLOAD_BYTES"], ROUND_FLOOR))
+
+
+def _quota(usage: Usage) -> dict:
+    """The line above the upload field (« 3 fichiers sur 30, 4,2 Mo sur 100 Mo ») and,
+    when nothing more fits, what to do."""
+    files = ngettext("%(num)s fichier sur %(max)s", "%(num)s fichiers sur %(max)s",
+                     usage.count, max=usage.max_count)
+    space = _("%(used)s Mo sur %(max)s Mo", used=_megabytes(usage.used_bytes),
+              max=_megabytes(usage.max_bytes, ROUND_FLOOR))
+    full = _("Le dossier a atteint sa limite de pièces jointes : retirez-en une pour en "
+             "ajouter une autre.") if usage.full else None
+    return {"summary": f"{files}, {space}", "full": full}
+
+
+def _limit_message(exc: AttachmentLimit) -> str:
+    usage = exc.usage
+    if isinstance(exc, TooManyAttachments):
+        return ngettext("Ce dossier a atteint le maximum de %(num)s pièce jointe : "
+                        "retirez-en une pour en ajouter une autre.",
+                        "Ce dossier a atteint le maximum de %(num)s pièces jointes : "
+                        "retirez-en une pour en ajouter une autre.", usage.max_count)
+    return _("Place insuffisante : ce fichier fait %(size)s Mo et il reste %(left)s Mo sur "
+             "les %(max)s Mo permis pour les pièces du dossier.",
+             size=_megabytes(exc.size), left=_megabytes(usage.bytes_left, ROUND_FLOOR),
+             max=_megabytes(usage.max_bytes, ROUND_FLOOR))
 
 
 def _acknowledged(app: Application):
@@ -372,8 +421,6 @@ def edit(application_id: int):
 
 
 def _max_upload_mb() -> int:
-    from flask import current_app
-
     return current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024)
 
 
@@ -472,6 +519,11 @@ def _upload(app: Application, form: ApplicationForm):
                                          mb=_max_upload_mb())]
         return _render_form(app, form, status=413, general=[
             _("Vos saisies sont enregistrées, mais le fichier est trop volumineux.")])
+    except AttachmentLimit as exc:
+        db.session.rollback()
+        form.attachment_file.errors = [_limit_message(exc)]
+        return _render_form(app, form, status=422, general=[
+            _("Vos saisies sont enregistrées, mais la pièce n'a pas été ajoutée.")])
     except ValidationFailed as exc:
         db.session.rollback()
         target = form.attachment_kind if "kind" in exc.fields else form.attachment_file

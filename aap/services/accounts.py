@@ -20,7 +20,7 @@ from aap.errors import NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import ApiToken, AuditEvent, Authority, PasswordResetToken, User
 from aap.models.accounts import AUTHORITY_ROLES, ROLES, Role
-from aap.services import notifications
+from aap.services import notifications, password_strength
 from aap.timeutil import now
 from aap.vocabulary import N_
 
@@ -33,6 +33,9 @@ TOO_LONG = N_("Au plus 128 caractères.")
 PREDICTABLE = N_("Trop prévisible (répétitions ou suite de caractères) : une phrase de "
                  "quelques mots convient.")
 HAS_IDENTIFIER = N_("Le mot de passe ne doit pas contenir votre identifiant.")
+#: ASVS 2.1.7: common, breached or easily guessed (aap.services.password_strength).
+GUESSABLE = N_("Ce mot de passe est trop courant ou trop facile à deviner : choisissez "
+               "une phrase de plusieurs mots.")
 WRONG_CURRENT_PASSWORD = N_("Le mot de passe actuel est incorrect.")
 #: ``"{user id}:{session version}:{issued}"``, issued in seconds since the epoch (UTC).
 SESSION_IDENTITY = re.compile(r"([0-9]{1,18}):([0-9]{1,9}):([0-9]{1,12})")
@@ -50,9 +53,10 @@ def normalise_email(email: str) -> str:
                                fields={"email": ["Adresse électronique invalide."]}) from exc
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
-    """Length, not the identifier, not a keyboard run: no composition rule (ASVS 2.1.9),
-    so a passphrase of plain words is welcome."""
+def password_problems(password: str, email: str = "", name: str = "") -> list[str]:
+    """Length, not the identifier, not a keyboard run, not common or easily guessed: no
+    composition rule (ASVS 2.1.9), so a passphrase of plain words is welcome. The
+    guessing estimate only when nothing else is wrong: one clear message at a time."""
     problems = []
     if len(password or "") < MIN_PASSWORD_LENGTH:
         problems.append(TOO_SHORT)
@@ -63,6 +67,8 @@ def password_problems(password: str, email: str = "") -> list[str]:
     local = email.split("@")[0].lower() if email else ""
     if password and len(local) >= 3 and local in password.lower():
         problems.append(HAS_IDENTIFIER)
+    if not problems and password_strength.is_guessable(password, (email, name)):
+        problems.append(GUESSABLE)
     return problems
 
 
@@ -90,7 +96,7 @@ def create_user(email: str, password: str, roles: list[str], name: str = "",
     else:
         if find_by_email(email):
             fields["email"] = ["Un compte existe déjà avec cette adresse."]
-    if problems := password_problems(password, email):
+    if problems := password_problems(password, email, name):
         fields["password"] = problems
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
@@ -293,7 +299,7 @@ def reset_password(token: str, password: str) -> User:
         raise ValidationFailed("Ce lien n'est plus valable : demandez-en un nouveau.",
                                code="invalid_token")
     user = db.session.get(User, row.user_id)
-    if problems := password_problems(password, user.email):
+    if problems := password_problems(password, user.email, user.name):
         raise ValidationFailed("Mot de passe trop faible.", fields={"password": problems})
     row.used_at = now()
     _new_password(user, password, "reset", row.used_at)
@@ -311,7 +317,7 @@ def change_password(user: User, current: str, new: str, *, kept_session: bool = 
     fields: dict[str, list[str]] = {}
     if not user.check_password(current or ""):
         fields["current_password"] = [WRONG_CURRENT_PASSWORD]
-    if problems := password_problems(new, user.email):
+    if problems := password_problems(new, user.email, user.name):
         fields["new_password"] = problems
     if fields:
         raise ValidationFailed("Mot de passe non changé.", fields=fields)

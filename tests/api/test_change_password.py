@@ -60,6 +60,9 @@ def test_a_change_ends_every_token_and_session(app, api, world):
                  "Le mot de passe actuel est incorrect.", id="wrong-current"),
     pytest.param(factories.PASSWORD, "trop-court", {"new_password"},
                  "Au moins 12 caractères.", id="too-short"),
+    pytest.param(factories.PASSWORD, "marseille2026", {"new_password"},
+                 "Ce mot de passe est trop courant ou trop facile à deviner : choisissez "
+                 "une phrase de plusieurs mots.", id="common"),
     pytest.param("Pas-le-bon-2026", "trop-court", {"current_password", "new_password"},
                  "Le mot de passe actuel est incorrect.", id="both-at-once"),
 ])

@@ -119,6 +119,9 @@ REFUSALS = [
     pytest.param(factories.PASSWORD, "abcdefghijklmnopq", None, "new_password",
                  ["Trop prévisible (répétitions ou suite de caractères) : une phrase de "
                   "quelques mots convient."], id="a-run"),
+    pytest.param(factories.PASSWORD, "motdepasse123", None, "new_password",
+                 ["Ce mot de passe est trop courant ou trop facile à deviner : choisissez "
+                  "une phrase de plusieurs mots."], id="common"),
     pytest.param(factories.PASSWORD, "Marcel porteur de projets", None, "new_password",
                  ["Le mot de passe ne doit pas contenir votre identifiant."],
                  id="the-identifier"),

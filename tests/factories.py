@@ -22,7 +22,7 @@ from aap.services import accounts, workflow
 from aap.timeutil import now
 from workflows import get_workflow
 
-PASSWORD = "Motdepasse-2026"
+PASSWORD = "Ateliers-du-samedi-2026"
 VALID_SIRETS = ["73282932000074", "35600000000048", "44306184100047", "55210055400013",
                 "40483304800022", "38012986600049"]
 _counter = itertools.count(1)

@@ -69,7 +69,7 @@ def test_organisation_email_may_be_left_out_and_is_normalised(api, world):
 @pytest.mark.parametrize("email", ["nope", "nope@", "camille@exemple"])
 def test_registration_email(api, db, email):
     error = assert_error(api.post("/auth/register", json={
-        "email": email, "password": "Motdepasse-2026", "name": "Camille"}),
+        "email": email, "password": "Ateliers-du-samedi-2026", "name": "Camille"}),
         422, "invalid_data", ["email"])
     assert error["fields"]["email"] == ["Adresse électronique invalide."]
     assert db.session.scalar(select(func.count(User.id))) == 0

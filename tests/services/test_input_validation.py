@@ -177,5 +177,5 @@ def test_invitation_and_registration_refuse_nope(world):
         organisations.invite(world.users["applicant"], world.org, "nope", lambda t: t)
     assert caught.value.fields == {"email": ["Adresse électronique invalide."]}
     with pytest.raises(ValidationFailed) as caught:
-        accounts.register("nope", "Motdepasse-2026", "Camille")
+        accounts.register("nope", "Ateliers-du-samedi-2026", "Camille")
     assert "email" in caught.value.fields

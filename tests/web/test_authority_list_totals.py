@@ -54,7 +54,7 @@ def tree(db):
 
 def _api_total(client, user, query: str = "") -> int:
     token = client.post("/api/v1/auth/token", json={
-        "email": user.email, "password": "Motdepasse-2026"}).get_json()["token"]
+        "email": user.email, "password": "Ateliers-du-samedi-2026"}).get_json()["token"]
     response = client.get(f"/api/v1/applications?per_page=100{query}",
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.get_data(True)[:300]

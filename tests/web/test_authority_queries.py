@@ -73,7 +73,7 @@ def _headers(client, url: str, user) -> dict:
     if not url.startswith("/api/"):
         return {}
     token = client.post("/api/v1/auth/token", json={
-        "email": user.email, "password": "Motdepasse-2026"}).get_json()["token"]
+        "email": user.email, "password": "Ateliers-du-samedi-2026"}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     client.get(url, headers=headers)  # the token's first use records it (once a minute)
     return headers

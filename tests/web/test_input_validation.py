@@ -147,8 +147,8 @@ def test_a_name_stored_before_is_shown_and_sent_clean(client, world, log_in):
 def test_registration(client, db):
     page = client.get("/inscription")
     response = client.post("/inscription", data={
-        "name": "Camille Martin", "email": "nope", "password": "Motdepasse-2026",
-        "confirm": "Motdepasse-2026", "csrf_token": csrf_token(page.text)})
+        "name": "Camille Martin", "email": "nope", "password": "Ateliers-du-samedi-2026",
+        "confirm": "Ateliers-du-samedi-2026", "csrf_token": csrf_token(page.text)})
     assert response.status_code == 422
     html = page_text(response)
     assert INVALID_EMAIL in html and 'value="nope"' in html and "Camille Martin" in html

@@ -3,6 +3,8 @@ schema per run built by the migrations, emptied tables between tests, and users 
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -14,6 +16,7 @@ from sqlalchemy import text
 from aap import create_app
 from aap.config import normalise_database_url
 from aap.extensions import db as _db
+from aap.logs import StderrHandler, configure_logging
 from tests import factories
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -151,3 +154,25 @@ hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, data
 hypothesis_settings.register_profile("thorough", deadline=None, max_examples=2_000)
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "aap"))
+
+
+@pytest.fixture
+def logs(capsys):
+    """The process's log output during the test, as only the app's JSON handler writes
+    it (Alembic's fileConfig, run by the fixtures, leaves a plain handler on the root):
+    ``read()`` gives the raw output and the JSON lines."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO")
+    root.handlers = [h for h in root.handlers if isinstance(h, StderrHandler)]
+    capsys.readouterr()
+
+    def read() -> tuple[str, list[dict]]:
+        captured = capsys.readouterr()
+        raw = captured.out + captured.err
+        lines = [json.loads(line) for line in captured.err.splitlines() if line.strip()]
+        return raw, lines
+
+    yield read
+    root.handlers, level = saved
+    root.setLevel(level)

@@ -4,7 +4,6 @@ every line of the request, and no e-mail, password, token or cookie anywhere."""
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import uuid
@@ -12,7 +11,7 @@ import uuid
 import pytest
 from flask.testing import FlaskClient
 
-from aap.logs import StderrHandler, configure_logging, redact
+from aap.logs import redact
 from tests.factories import PASSWORD
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -36,27 +35,6 @@ def client(app, db):
 
 def _client(app) -> IsolatedClient:
     return IsolatedClient(app, app.response_class, use_cookies=True)
-
-
-@pytest.fixture
-def logs(capsys):
-    """The process's log output during the test, as only the app's JSON handler writes
-    it (Alembic's fileConfig, run by the fixtures, leaves a plain handler on the root)."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging("INFO")
-    root.handlers = [h for h in root.handlers if isinstance(h, StderrHandler)]
-    capsys.readouterr()
-
-    def read() -> tuple[str, list[dict]]:
-        captured = capsys.readouterr()
-        raw = captured.out + captured.err
-        lines = [json.loads(line) for line in captured.err.splitlines() if line.strip()]
-        return raw, lines
-
-    yield read
-    root.handlers, level = saved
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ id; and no line carries a typed address, a password or a token."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
-from aap.logs import StderrHandler, configure_logging
 from aap.models import ApiToken, Notification, User
 from aap.services import accounts
 from aap.timeutil import now
@@ -38,24 +36,6 @@ def _fast_password_hashing():
         mp.setattr("aap.models.accounts.generate_password_hash",
                    partial(generate_password_hash, method="pbkdf2:sha256:1000"))
         yield
-
-
-@pytest.fixture
-def logs(capsys):
-    """The JSON lines the app's handler writes during the test (as tests/test_logging)."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging("INFO")
-    root.handlers = [h for h in root.handlers if isinstance(h, StderrHandler)]
-    capsys.readouterr()
-
-    def read() -> tuple[str, list[dict]]:
-        err = capsys.readouterr().err
-        return err, [json.loads(line) for line in err.splitlines() if line.strip()]
-
-    yield read
-    root.handlers, level = saved
-    root.setLevel(level)
 
 
 @dataclass

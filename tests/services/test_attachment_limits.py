@@ -5,7 +5,6 @@ under the application's row lock, with no file left on disk when an upload is re
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from aap.extensions import db
 from aap.models import Application, Attachment, User
 from aap.services import attachments
 from aap.services.attachments import Upload
+from tests.helpers import race
 from workflows import WorkflowError
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -144,28 +144,6 @@ def test_the_defaults_are_thirty_files_and_ten_times_the_file_limit(app):
 
 HOLD_SECONDS = 0.3
 
-def _race(app, jobs: list[Callable[[], object]]) -> list[str]:
-    """Run jobs at the same instant in threads, each with its own app context and
-    session (its own database connection); return each job's outcome."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [""] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[index] = outcome(job)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 @pytest.fixture
 def slow_check(monkeypatch):
     """Each upload waits a moment between its check and its insert: without the lock,
@@ -198,7 +176,7 @@ def test_concurrent_uploads_never_pass_the_count(app, world, limits, slow_check)
     add(world, application.id, 100)
     applicant_id = world.users["applicant"].id
     db.session.commit()
-    outcomes = _race(app, [_upload_job(application.id, applicant_id, 100)] * 4)
+    outcomes = race(app, [_upload_job(application.id, applicant_id, 100)] * 4)
     assert Counter(outcomes) == {"ok": 1, "too_many_attachments": 3}
     assert stored(application.id) == (3, 300)
     assert len(list(folder.iterdir())) == 3
@@ -210,7 +188,7 @@ def test_concurrent_uploads_never_pass_the_total(app, world, limits, slow_check)
     application = world.application()
     applicant_id = world.users["applicant"].id
     db.session.commit()
-    outcomes = _race(app, [_upload_job(application.id, applicant_id, 400)] * 4)
+    outcomes = race(app, [_upload_job(application.id, applicant_id, 400)] * 4)
     assert Counter(outcomes) == {"ok": 2, "attachment_quota_exceeded": 2}
     assert stored(application.id) == (2, 800)
     assert len(list(folder.iterdir())) == 2

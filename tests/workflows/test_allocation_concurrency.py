@@ -14,8 +14,8 @@ from aap.extensions import db
 from aap.models import AllocationRun, Application, AuditEvent, User
 from aap.services import allocation, workflow
 from tests.factories import make_user
+from tests.helpers import race
 from tests.services.test_allocation import E, reviewed
-from tests.workflows.test_concurrency import _race
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _states(ids: list[int]) -> list[str]:
 
 def test_two_commits_at_the_same_moment_one_wins(app, world, five):
     other = make_user(["instructor"])
-    outcomes = _race(app, [
+    outcomes = race(app, [
         _commit_job(world.call.id, world.users["instructor"].id, "premier"),
         _commit_job(world.call.id, other.id, "second")])
     assert Counter(outcomes) == {"ok": 1, "nothing_to_allocate": 1}
@@ -64,7 +64,7 @@ def test_two_stored_simulations_committed_at_once(app, world, five):
     instructor = world.users["instructor"]
     first = allocation.simulate(world.call, instructor, seed="a")
     second = allocation.simulate(world.call, instructor, {"overflow": "skip"}, seed="b")
-    outcomes = _race(app, [_commit_job(world.call.id, instructor.id, "a", first.id),
+    outcomes = race(app, [_commit_job(world.call.id, instructor.id, "a", first.id),
                            _commit_job(world.call.id, instructor.id, "b", second.id)])
     assert sorted(outcomes) == ["ok", "stale_run"]
     db.session.rollback()
@@ -86,7 +86,7 @@ def test_a_commit_racing_a_withdrawal(app, world, five):
         actor = db.session.get(User, applicant_id)
         return workflow.fire(application, "withdraw", actor, {})
 
-    outcomes = _race(app, [_commit_job(world.call.id, world.users["instructor"].id, "s"),
+    outcomes = race(app, [_commit_job(world.call.id, world.users["instructor"].id, "s"),
                            withdraw])
     assert outcomes == ["ok", "ok"]
     states = _states(five)

@@ -7,7 +7,6 @@ exceeded, a payment never exceeds the grant, and a double submission submits onc
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -17,32 +16,7 @@ from aap.extensions import db
 from aap.models import Application, Payment
 from aap.services import audit, workflow
 from tests.factories import make_user, trigger_data
-from workflows import WorkflowError
-
-
-def _race(app, jobs: list[Callable[[], object]]) -> list[str]:
-    """Run jobs at the same instant in threads, each with its own app context and
-    session; return each job's outcome (``ok`` or the error code)."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = [""] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                job()
-                outcomes[index] = "ok"
-            except WorkflowError as exc:
-                outcomes[index] = exc.code
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+from tests.helpers import race
 
 
 def _grant_job(app_id: int, actor_id: int) -> Callable[[], object]:
@@ -63,7 +37,7 @@ def test_concurrent_grants_never_exceed_the_budget(app, world):
     db.session.commit()
     ids = [world.bring_to(world.application(requested_cents=30_000_00), "proposed").id
            for _ in range(8)]
-    outcomes = _race(app, [_grant_job(app_id, instructors[i % 4].id)
+    outcomes = race(app, [_grant_job(app_id, instructors[i % 4].id)
                            for i, app_id in enumerate(ids)])
     assert Counter(outcomes) == {"ok": 3, "budget_exceeded": 5}
     db.session.rollback()  # end this session's snapshot to see the threads' commits
@@ -86,7 +60,7 @@ def test_concurrent_payments_never_exceed_the_grant(app, world):
 
         return job
 
-    outcomes = _race(app, [pay(o.id) for o in officers])
+    outcomes = race(app, [pay(o.id) for o in officers])
     assert Counter(outcomes) == {"ok": 2, "overpayment": 2}
     db.session.rollback()
     paid = db.session.scalar(select(func.sum(Payment.amount_cents)).where(
@@ -107,7 +81,7 @@ def test_a_double_submission_submits_once(app, world):
         return workflow.fire(db.session.get(Application, draft.id), "submit",
                              db.session.get(User, applicant_id), {})
 
-    outcomes = _race(app, [submit, submit, submit])
+    outcomes = race(app, [submit, submit, submit])
     assert Counter(outcomes) == {"ok": 1, "invalid_state": 2}
     db.session.rollback()
     assert db.session.get(Application, draft.id).reference.endswith("-0001")

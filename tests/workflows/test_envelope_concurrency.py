@@ -18,7 +18,7 @@ from aap.models import Application
 from aap.services import workflow
 from aap.services.calls import set_jury
 from tests.factories import make_application, make_call, make_user, trigger_data
-from tests.workflows.test_concurrency import _race
+from tests.helpers import race
 
 EUR = 100
 
@@ -51,7 +51,7 @@ def test_concurrent_grants_never_overdraw_an_envelope(app, world):
            for envelope, count in ((nord, 6), (sud, 3))}
     jobs = [_grant_job(app_id, instructors[i % 4].id)
             for i, app_id in enumerate(ids[nord] + ids[sud])]
-    outcomes = _race(app, jobs)
+    outcomes = race(app, jobs)
     assert Counter(outcomes[:6]) == {"ok": 2, "budget_exceeded": 4}
     assert Counter(outcomes[6:]) == {"ok": 1, "budget_exceeded": 2}
     db.session.rollback()  # a fresh snapshot, to see the threads' commits

@@ -189,16 +189,16 @@ def _finish_request(response: Response) -> Response:
     if REQUEST_LOG.isEnabledFor(level):
         started = request.environ.get(_ENVIRON_START)
         duration = round((perf_counter() - started) * 1000, 1) if started else None
-        path = _loggable_path()
+        path = loggable_path()
         REQUEST_LOG.log(level, "%s %s %s", request.method, path, response.status_code,
                         extra={"request_id": rid, "fields": {
                             "method": request.method, "path": path,
                             "status": response.status_code, "duration_ms": duration,
-                            "user_id": _user_id()}})
+                            "user_id": loaded_user_id()}})
     return response
 
 
-def _loggable_path() -> str:
+def loggable_path() -> str:
     """The path without its query string, its token-like arguments masked; a path no
     route matched (a 404: no arguments known) goes through :func:`redact` too."""
     path = request.path
@@ -208,7 +208,7 @@ def _loggable_path() -> str:
     return redact(path)
 
 
-def _user_id() -> int | None:
+def loaded_user_id() -> int | None:
     """The id of the user this request already loaded (API token or session), read
     from SQLAlchemy's identity key: no query, and no user loaded just for the log."""
     from sqlalchemy import inspect

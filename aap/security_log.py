@@ -14,7 +14,7 @@ import logging
 
 from flask import has_request_context, request, session
 
-from aap.logs import _loggable_path, _user_id, redact
+from aap.logs import loaded_user_id, loggable_path, redact
 
 SECURITY_LOG = logging.getLogger("aap.security")
 
@@ -53,7 +53,7 @@ def security_event(name: str, *, user_id: object = _UNSET, **fields: object) -> 
     line: dict[str, object] = {"event": name}
     line["user_id"] = _current_user_id() if user_id is _UNSET else user_id
     if has_request_context():
-        line.update(method=request.method, path=_loggable_path(), ip=request.remote_addr)
+        line.update(method=request.method, path=loggable_path(), ip=request.remote_addr)
     for key, value in fields.items():
         line[key] = redact(value) if isinstance(value, str) else value
     SECURITY_LOG.warning("security %s", name, extra={"fields": line})
@@ -64,7 +64,7 @@ def _current_user_id() -> int | None:
     request signed in but not loaded yet (a CSRF refusal), Flask-Login's user."""
     if not has_request_context():
         return None
-    known = _user_id()
+    known = loaded_user_id()
     if known is not None or request.path.startswith("/api/") or "_user_id" not in session:
         return known
     from flask_login import current_user

@@ -23,6 +23,11 @@ class NotFound(DomainError):
     status, code = 404, "not_found"
 
 
+class Hidden(NotFound):
+    """An object that exists but that the caller may not see: answered exactly as a
+    missing one (its existence is not disclosed), logged as an access denial."""
+
+
 class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
@@ -36,6 +41,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "GuardFailed",
+    "Hidden",
     "NotFound",
     "NotVisible",
     "RoleNotAllowed",

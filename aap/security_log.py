@@ -117,10 +117,12 @@ def http_error(exc) -> None:
 
 def domain_error(exc) -> None:
     """From the app's ``DomainError`` handler: a 403 (``Forbidden``, ``RoleNotAllowed``),
-    or a ``NotVisible`` 404, an existing object hidden from the caller (``hidden``)."""
+    or a 404 that hides an existing object from the caller (``NotVisible``, ``Hidden``:
+    ``hidden``)."""
+    from aap.errors import Hidden
     from workflows.engine import NotVisible
 
-    if isinstance(exc, NotVisible):
+    if isinstance(exc, NotVisible | Hidden):
         security_event(ACCESS_DENIED, status=exc.status, hidden=True)
     elif exc.status == 403:
         security_event(ACCESS_DENIED, status=403)

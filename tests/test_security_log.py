@@ -323,3 +323,28 @@ def test_no_line_carries_a_typed_address_a_password_or_a_token(ctx, logs, action
     # nothing was left for the redaction filter to mask: no address was passed at all
     masked = [e for e in _security(lines) if "[email]" in json.dumps(e) or "email" in e]
     assert masked == []
+
+
+def test_another_organisations_application_is_a_hidden_denial_a_missing_one_is_not(
+        app, world, logs):
+    """The answer is the same 404 (the application is not shown to exist); only the log
+    says that it exists and was refused to this account."""
+    from datetime import timedelta
+
+    from aap.services import accounts
+
+    application = world.bring_to(world.application(), "submitted")
+    stranger = world.users["foreign_applicant"]
+    token = accounts.issue_token(stranger, timedelta(days=1))
+    client = IsolatedClient(app, app.response_class, use_cookies=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    logs()  # forget the set-up's lines
+    theirs = client.get(f"/api/v1/applications/{application.id}", headers=headers)
+    missing = client.get(f"/api/v1/applications/{application.id + 1000}", headers=headers)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_json() == missing.get_json()  # nothing tells one from the other
+    _, lines = logs()
+    [event] = _security(lines)
+    assert (event["event"], event["status"], event["hidden"], event["user_id"],
+            event["path"]) == ("access_denied", 404, True, stranger.id,
+                               f"/api/v1/applications/{application.id}")

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from aap.database import lock, write_transaction
-from aap.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from aap.errors import Conflict, Forbidden, Hidden, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import Application, Call, Organisation, User
 from aap.models.accounts import Role
@@ -153,8 +153,10 @@ def create(actor: User, data: dict) -> Application:
 
 def get_visible(actor: User, application_id: int) -> Application:
     app = db.session.get(Application, application_id)
-    if app is None or not policies.can_see_application(actor, app):
+    if app is None:
         raise NotFound("Dossier introuvable.")
+    if not policies.can_see_application(actor, app):
+        raise Hidden("Dossier introuvable.")
     return app
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, event, exists, false, or_, select,
 from sqlalchemy.orm import Session
 
 from aap.database import READ_MEMO
-from aap.errors import Forbidden, NotFound, ValidationFailed
+from aap.errors import Forbidden, Hidden, NotFound, ValidationFailed
 from aap.extensions import db
 from aap.models import (
     AllocationRun,
@@ -301,7 +301,7 @@ def readable_reviews(user: User, application: Application, reviews: list[Review]
     instructors). Raises NotFound when the application is not visible, Forbidden when
     it is but its reviews are not for this user. The web pages and the API both call it."""
     if not can_see_application(user, application):
-        raise NotFound("Dossier introuvable.")
+        raise Hidden("Dossier introuvable.")
     if may_read_all_reviews(user, application):
         return reviews
     own = next((r for r in reviews if r.juror_id == user.id and not r.conflict), None)
@@ -373,8 +373,10 @@ READ_ONLY_APPLICATION = ("Ce dossier relève d'une collectivité rattachée à l
 def readable_call(user: User | None, call_id: int, *roles: str) -> Call:
     """The call, if ``user`` reads it as one of ``roles`` (staff roles by default)."""
     call = db.session.get(Call, call_id)
-    if call is None or not can_read_call(user, call, *(roles or CALL_STAFF)):
+    if call is None:
         raise NotFound("Appel introuvable.")
+    if not can_read_call(user, call, *(roles or CALL_STAFF)):
+        raise Hidden("Appel introuvable.")
     return call
 
 
@@ -478,8 +480,10 @@ def can_see_call(user: User | None, call: Call) -> bool:
 
 def visible_call(user: User | None, call_id: int) -> Call:
     call = db.session.get(Call, call_id)
-    if call is None or not can_see_call(user, call):
+    if call is None:
         raise NotFound("Appel introuvable.")
+    if not can_see_call(user, call):
+        raise Hidden("Appel introuvable.")
     return call
 
 
@@ -526,6 +530,8 @@ def readable_authority(user: User | None, authority_id: int,
     if user is None or not user.has_role(*roles):
         raise Forbidden("Les chiffres des collectivités sont réservés à leurs agents.")
     authority = db.session.get(Authority, authority_id)
-    if authority is None or not scope(user, *roles).reads(authority.id):
+    if authority is None:
         raise NotFound("Collectivité introuvable.")
+    if not scope(user, *roles).reads(authority.id):
+        raise Hidden("Collectivité introuvable.")
     return authority
